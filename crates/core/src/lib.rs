@@ -1,0 +1,10 @@
+//! Klaxon's domain rules. Pure: no I/O, no async runtime, no SQL.
+
+pub mod alert;
+pub mod clock;
+pub mod config;
+pub mod duration;
+pub mod lifecycle;
+pub mod query;
+pub mod schedule;
+pub mod time;

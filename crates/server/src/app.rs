@@ -1,0 +1,194 @@
+//! Building and running the application: store, engine workers, HTTP server.
+
+use crate::engine::writer::Writer;
+use crate::http::auth::KeyCache;
+use crate::metrics::Metrics;
+use crate::settings::Settings;
+use anyhow::Context;
+use klaxon_core::clock::{Clock, SystemClock};
+use klaxon_store::{Dialect, IntegrationSpec, Store};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::sync::Notify;
+
+/// What every handler can reach. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub writer: Writer,
+    pub metrics: Arc<Metrics>,
+    pub clock: Arc<dyn Clock>,
+    pub keys: Arc<KeyCache>,
+    /// Wakes the snooze worker when a snooze is committed.
+    pub snooze_wake: Arc<Notify>,
+    pub public_url: Option<String>,
+    pub opsgenie_prefix: String,
+}
+
+/// A running Klaxon: the HTTP server and its workers.
+pub struct App {
+    pub addr: SocketAddr,
+    pub state: AppState,
+    /// The admin key generated on first start without a config (printed once).
+    pub generated_key: Option<String>,
+    server: tokio::task::JoinHandle<std::io::Result<()>>,
+    shutdown: Arc<Notify>,
+    workers: Vec<tokio::task::JoinHandle<()>>,
+    stop_workers: Arc<Notify>,
+}
+
+impl App {
+    /// Opens the store, applies the config, starts the workers and the HTTP listener.
+    pub async fn start(settings: &Settings, clock: Arc<dyn Clock>) -> anyhow::Result<App> {
+        let store = Store::connect(&settings.database)
+            .await
+            .with_context(|| format!("opening database {}", redact(&settings.database)))?;
+        Self::start_with_store(settings, store, clock).await
+    }
+
+    pub async fn start_with_store(
+        settings: &Settings,
+        store: Store,
+        clock: Arc<dyn Clock>,
+    ) -> anyhow::Result<App> {
+        store
+            .apply_directory(&settings.directory, clock.now_ms())
+            .await
+            .context("applying users, teams and integrations from the config")?;
+        let generated_key = if settings.directory.integrations.is_empty()
+            && store.integration_count().await? == 0
+        {
+            let key = crate::keys::generate_key();
+            store
+                .create_integration(
+                    &IntegrationSpec {
+                        name: "default".into(),
+                        kind: "api".into(),
+                        key_hash: crate::keys::hash_key(&key),
+                        team: None,
+                        default_priority: None,
+                        default_tags: vec![],
+                        enabled: true,
+                    },
+                    clock.now_ms(),
+                )
+                .await?;
+            Some(key)
+        } else {
+            None
+        };
+
+        let metrics = Arc::new(Metrics::default());
+        // SQLite has one writer; PostgreSQL takes several concurrent batches.
+        let writers = match store.dialect() {
+            Dialect::Sqlite => 1,
+            Dialect::Postgres => 4,
+        };
+        let (writer, mut workers) = Writer::start(store.clone(), metrics.clone(), writers);
+        let state = AppState {
+            store: store.clone(),
+            writer: writer.clone(),
+            metrics,
+            clock: clock.clone(),
+            keys: Arc::new(KeyCache::default()),
+            snooze_wake: Arc::new(Notify::new()),
+            public_url: settings.public_url.clone(),
+            opsgenie_prefix: settings.opsgenie_prefix.clone(),
+        };
+        let stop_workers = Arc::new(Notify::new());
+        workers.push(tokio::spawn(crate::engine::snooze::run(
+            store,
+            writer,
+            clock,
+            state.snooze_wake.clone(),
+            stop_workers.clone(),
+        )));
+
+        let listener = tokio::net::TcpListener::bind(&settings.listen)
+            .await
+            .with_context(|| format!("listening on {}", settings.listen))?;
+        let addr = listener.local_addr()?;
+        let router = crate::http::router(state.clone());
+        let shutdown = Arc::new(Notify::new());
+        let stop = shutdown.clone();
+        let server = tokio::spawn(async move {
+            axum::serve(
+                listener,
+                router.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .with_graceful_shutdown(async move { stop.notified().await })
+            .await
+        });
+        Ok(App {
+            addr,
+            state,
+            generated_key,
+            server,
+            shutdown,
+            workers,
+            stop_workers,
+        })
+    }
+
+    /// Stops accepting connections, lets in-flight requests finish, drains the writer, closes
+    /// the database.
+    pub async fn stop(self) -> anyhow::Result<()> {
+        self.shutdown.notify_one();
+        self.server.await??;
+        self.stop_workers.notify_waiters();
+        let App { state, workers, .. } = self;
+        let store = state.store.clone();
+        drop(state);
+        for w in workers {
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(10), w).await;
+        }
+        store.close().await;
+        Ok(())
+    }
+
+    /// Runs until SIGINT or SIGTERM, then stops gracefully.
+    pub async fn run_until_signal(self) -> anyhow::Result<()> {
+        shutdown_signal().await;
+        tracing::info!("shutting down: finishing in-flight requests");
+        self.stop().await
+    }
+}
+
+pub fn default_clock() -> Arc<dyn Clock> {
+    Arc::new(SystemClock)
+}
+
+/// Hides a password in a database URL for logs.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            match creds.split_once(':') {
+                Some((user, _)) => format!("{}://{user}:***@{}", &url[..s], &url[at + 1..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term => {}
+    }
+}

@@ -1,0 +1,78 @@
+//! Group commit. Every alert write is sent here; a worker takes whatever has queued up and
+//! commits it in one transaction, then answers each caller. Under load many requests share
+//! one fsync, so durability (a 2xx means committed) does not cost throughput.
+
+use crate::metrics::Metrics;
+use klaxon_store::{Outcome, Store, StoreError, WriteOp};
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
+use tokio::sync::{mpsc, oneshot, Mutex};
+
+const MAX_BATCH: usize = 512;
+
+type Job = (WriteOp, oneshot::Sender<Result<Outcome, StoreError>>);
+
+#[derive(Clone)]
+pub struct Writer {
+    tx: mpsc::Sender<Job>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("the writer has stopped (server shutting down)")]
+    Stopped,
+}
+
+impl Writer {
+    /// Starts `workers` writer tasks (1 on SQLite, which has a single writer anyway). They
+    /// stop when every `Writer` handle is dropped and the queue is drained.
+    pub fn start(
+        store: Store,
+        metrics: Arc<Metrics>,
+        workers: usize,
+    ) -> (Writer, Vec<tokio::task::JoinHandle<()>>) {
+        let (tx, rx) = mpsc::channel::<Job>(16_384);
+        let rx = Arc::new(Mutex::new(rx));
+        let handles = (0..workers.max(1))
+            .map(|_| {
+                let (store, metrics, rx) = (store.clone(), metrics.clone(), rx.clone());
+                tokio::spawn(async move { run(store, metrics, rx).await })
+            })
+            .collect();
+        (Writer { tx }, handles)
+    }
+
+    /// Commits one operation (with whatever else is queued) and returns its outcome.
+    pub async fn write(&self, op: WriteOp) -> Result<Outcome, WriteError> {
+        let (done, wait) = oneshot::channel();
+        self.tx
+            .send((op, done))
+            .await
+            .map_err(|_| WriteError::Stopped)?;
+        Ok(wait.await.map_err(|_| WriteError::Stopped)??)
+    }
+}
+
+async fn run(store: Store, metrics: Arc<Metrics>, rx: Arc<Mutex<mpsc::Receiver<Job>>>) {
+    let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH);
+    loop {
+        {
+            let mut rx = rx.lock().await;
+            if rx.recv_many(&mut batch, MAX_BATCH).await == 0 {
+                return;
+            }
+        }
+        let (ops, waiters): (Vec<WriteOp>, Vec<_>) = batch.drain(..).unzip();
+        let results = store.write_batch(&ops).await;
+        metrics.write_batches.fetch_add(1, Relaxed);
+        metrics.write_batch_ops.fetch_add(ops.len() as u64, Relaxed);
+        for (r, w) in results.into_iter().zip(waiters) {
+            if let Err(e) = &r {
+                tracing::error!(error = %e, "alert write failed");
+            }
+            let _ = w.send(r);
+        }
+    }
+}

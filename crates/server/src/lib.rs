@@ -1,0 +1,10 @@
+//! The `klaxon` server: HTTP surfaces, the engine's workers, config loading and the CLI.
+
+pub mod app;
+pub mod engine;
+pub mod http;
+pub mod keys;
+pub mod metrics;
+pub mod settings;
+
+pub use app::{App, AppState};

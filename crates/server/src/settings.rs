@@ -1,0 +1,236 @@
+//! Loading the config file: reading it (and key files), environment overrides, and turning the
+//! declared objects into what the store applies.
+
+use klaxon_core::config::{Config, ConfigError};
+use klaxon_store::{DirectorySpec, IntegrationSpec, TeamSpec, UserSpec};
+use std::path::{Path, PathBuf};
+
+/// Everything `serve` needs, resolved.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub path: Option<PathBuf>,
+    pub config: Config,
+    pub listen: String,
+    pub database: String,
+    pub public_url: Option<String>,
+    pub opsgenie_prefix: String,
+    pub directory: DirectorySpec,
+}
+
+/// Problems found in a config file, each with its line when known.
+#[derive(Debug)]
+pub struct LoadError {
+    pub path: Option<PathBuf>,
+    pub errors: Vec<ConfigError>,
+}
+
+impl std::fmt::Display for LoadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let name = self
+            .path
+            .as_ref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|| "<config>".into());
+        for (i, e) in self.errors.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            match e.line {
+                Some(l) => write!(f, "{name}:{l}: {}", e.message)?,
+                None => write!(f, "{name}: {}", e.message)?,
+            }
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for LoadError {}
+
+impl Settings {
+    /// Loads `path` (or built-in defaults when `None`), then applies `KLAXON_LISTEN` and
+    /// `KLAXON_DATABASE_URL`.
+    pub fn load(path: Option<&Path>) -> Result<Settings, LoadError> {
+        let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+        Self::load_with(path, env("KLAXON_LISTEN"), env("KLAXON_DATABASE_URL"))
+    }
+
+    pub fn load_with(
+        path: Option<&Path>,
+        listen: Option<String>,
+        database: Option<String>,
+    ) -> Result<Settings, LoadError> {
+        let fail = |errors| LoadError {
+            path: path.map(Path::to_path_buf),
+            errors,
+        };
+        let text = match path {
+            Some(p) => std::fs::read_to_string(p).map_err(|e| {
+                fail(vec![ConfigError {
+                    line: None,
+                    message: format!("cannot read config file: {e}"),
+                }])
+            })?,
+            None => String::new(),
+        };
+        let config = Config::parse(&text).map_err(fail)?;
+        let base_dir = path.and_then(Path::parent).unwrap_or(Path::new("."));
+        let directory = directory(&config, &text, base_dir).map_err(fail)?;
+        Ok(Settings {
+            path: path.map(Path::to_path_buf),
+            listen: listen.unwrap_or_else(|| config.listen().to_string()),
+            database: database.unwrap_or_else(|| config.database().to_string()),
+            public_url: config
+                .public_url
+                .clone()
+                .map(|u| u.trim_end_matches('/').to_string()),
+            opsgenie_prefix: config.opsgenie_prefix(),
+            directory,
+            config,
+        })
+    }
+}
+
+fn directory(c: &Config, text: &str, base_dir: &Path) -> Result<DirectorySpec, Vec<ConfigError>> {
+    let mut errors = Vec::new();
+    let mut integrations = Vec::new();
+    for i in &c.integrations {
+        let key = match (&i.api_key, &i.api_key_file) {
+            (Some(k), _) => Some(k.trim().to_string()),
+            (None, Some(f)) => {
+                let p = base_dir.join(f);
+                match std::fs::read_to_string(&p) {
+                    Ok(k) if k.trim().len() >= 8 => Some(k.trim().to_string()),
+                    Ok(_) => {
+                        errors.push(err_at(
+                            text,
+                            f,
+                            format!(
+                                "integration {:?}: key file {} holds fewer than 8 characters",
+                                i.name,
+                                p.display()
+                            ),
+                        ));
+                        None
+                    }
+                    Err(e) => {
+                        errors.push(err_at(
+                            text,
+                            f,
+                            format!(
+                                "integration {:?}: cannot read api_key_file {}: {e}",
+                                i.name,
+                                p.display()
+                            ),
+                        ));
+                        None
+                    }
+                }
+            }
+            (None, None) => None,
+        };
+        if let Some(key) = key {
+            integrations.push(IntegrationSpec {
+                name: i.name.clone(),
+                kind: i.kind.as_str().to_string(),
+                key_hash: crate::keys::hash_key(&key),
+                team: i.team.clone(),
+                default_priority: i.priority,
+                default_tags: i.tags.clone(),
+                enabled: i.enabled,
+            });
+        }
+    }
+    let mut hashes = std::collections::HashSet::new();
+    for i in &integrations {
+        if !hashes.insert(i.key_hash.clone()) {
+            errors.push(err_at(
+                text,
+                &i.name,
+                format!(
+                    "integration {:?} uses the same key as another integration",
+                    i.name
+                ),
+            ));
+        }
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    Ok(DirectorySpec {
+        users: c
+            .users
+            .iter()
+            .map(|u| UserSpec {
+                username: u.username.clone(),
+                full_name: u.full_name.clone().unwrap_or_default(),
+                role: u.role.as_str().to_string(),
+                time_zone: u.time_zone.clone().unwrap_or_else(|| "UTC".into()),
+            })
+            .collect(),
+        teams: c
+            .teams
+            .iter()
+            .map(|t| TeamSpec {
+                name: t.name.clone(),
+                description: t.description.clone().unwrap_or_default(),
+                members: t
+                    .members
+                    .iter()
+                    .map(|m| (m.username().to_string(), m.role().to_string()))
+                    .collect(),
+            })
+            .collect(),
+        integrations,
+    })
+}
+
+fn err_at(text: &str, needle: &str, message: String) -> ConfigError {
+    ConfigError {
+        line: text.lines().position(|l| l.contains(needle)).map(|i| i + 1),
+        message,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn env_overrides_win_and_key_files_are_read() {
+        let dir = std::env::temp_dir().join(format!("klaxon-settings-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("key.txt"), "secret-key-123\n").unwrap();
+        let cfg = dir.join("k.yaml");
+        std::fs::write(
+            &cfg,
+            "integrations:\n  - {name: a, type: api, api_key_file: key.txt}\n",
+        )
+        .unwrap();
+        let s = Settings::load_with(
+            Some(&cfg),
+            Some("127.0.0.1:1".into()),
+            Some("sqlite://o.db".into()),
+        )
+        .unwrap();
+        assert_eq!(s.listen, "127.0.0.1:1");
+        assert_eq!(s.database, "sqlite://o.db");
+        assert_eq!(
+            s.directory.integrations[0].key_hash,
+            crate::keys::hash_key("secret-key-123")
+        );
+    }
+
+    #[test]
+    fn missing_key_file_is_reported_with_its_line() {
+        let dir = std::env::temp_dir().join(format!("klaxon-settings2-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let cfg = dir.join("k.yaml");
+        std::fs::write(&cfg, "listen: 127.0.0.1:9\nintegrations:\n  - {name: a, type: api, api_key_file: nope.txt}\n").unwrap();
+        let e = Settings::load_with(Some(&cfg), None, None).unwrap_err();
+        let msg = e.to_string();
+        assert!(
+            msg.contains("k.yaml:3:") && msg.contains("nope.txt"),
+            "{msg}"
+        );
+    }
+}

@@ -1,0 +1,239 @@
+//! Klaxon's storage: one [`Store`] over SQLite (default) or PostgreSQL. The only place with SQL.
+//!
+//! SQL is written once in the common subset of both dialects (`$1` placeholders, `RETURNING`,
+//! `ON CONFLICT`). To keep it written once while using sqlx's concrete pools (not `AnyPool`),
+//! the functions that touch the database are generated per backend by the `backend!` macro in
+//! `sql.rs`; [`Store`] dispatches to the module of its backend.
+
+mod model;
+mod query_sql;
+mod sql;
+
+pub use model::*;
+pub use query_sql::{Bind, Dialect};
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{PgPool, SqlitePool};
+use std::str::FromStr;
+use std::time::Duration;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Db(#[from] sqlx::Error),
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+    #[error("{0}")]
+    Invalid(String),
+    #[error(
+        "database {0:?} is in use by another klaxon process (SQLite allows one engine per file)"
+    )]
+    Locked(String),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+#[derive(Clone)]
+pub(crate) enum Db {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// The storage handle. Cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    pub(crate) db: Db,
+}
+
+/// Runs `$body` with `$m` bound to the backend module (`sql::sqlite` or `sql::postgres`) and
+/// `$pool` to the matching pool.
+macro_rules! dispatch {
+    ($self:expr, $m:ident, $pool:ident => $body:expr) => {
+        match &$self.db {
+            Db::Sqlite($pool) => {
+                use sql::sqlite as $m;
+                $body
+            }
+            Db::Postgres($pool) => {
+                use sql::postgres as $m;
+                $body
+            }
+        }
+    };
+}
+
+impl Store {
+    /// Opens (creating if needed) the database at `url` and brings its schema up to date.
+    /// `sqlite://PATH` (or `sqlite::memory:`) or `postgres://…`.
+    #[tracing::instrument(skip_all)]
+    pub async fn connect(url: &str) -> Result<Store> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let opts = PgConnectOptions::from_str(url)?;
+            let pool = PgPoolOptions::new()
+                .max_connections(16)
+                .acquire_timeout(Duration::from_secs(10))
+                .connect_with(opts)
+                .await?;
+            sqlx::migrate!("migrations/postgres").run(&pool).await?;
+            Ok(Store {
+                db: Db::Postgres(pool),
+            })
+        } else if url.starts_with("sqlite:") {
+            // WAL lets readers run beside the one writer; synchronous=FULL makes every commit
+            // durable, which is what a 2xx promises. Group commit pays for the fsync.
+            let opts = SqliteConnectOptions::from_str(url)?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Full)
+                .busy_timeout(Duration::from_secs(10))
+                .foreign_keys(true)
+                .pragma("cache_size", "-32768")
+                .pragma("temp_store", "memory");
+            let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+            let pool = SqlitePoolOptions::new()
+                .max_connections(if in_memory { 1 } else { 8 })
+                .min_connections(1)
+                .idle_timeout(None)
+                .max_lifetime(None)
+                .acquire_timeout(Duration::from_secs(30))
+                .connect_with(opts)
+                .await?;
+            sqlx::migrate!("migrations/sqlite").run(&pool).await?;
+            Ok(Store {
+                db: Db::Sqlite(pool),
+            })
+        } else {
+            Err(StoreError::Invalid(format!(
+                "unsupported database URL {url:?}: use sqlite://PATH or postgres://…"
+            )))
+        }
+    }
+
+    pub fn dialect(&self) -> Dialect {
+        match self.db {
+            Db::Sqlite(_) => Dialect::Sqlite,
+            Db::Postgres(_) => Dialect::Postgres,
+        }
+    }
+
+    /// True when the database answers.
+    pub async fn ping(&self) -> bool {
+        dispatch!(self, m, pool => m::ping(pool).await.is_ok())
+    }
+
+    pub async fn close(&self) {
+        match &self.db {
+            Db::Sqlite(p) => p.close().await,
+            Db::Postgres(p) => p.close().await,
+        }
+    }
+
+    // ---- directory: users, teams, integrations ----
+
+    /// Makes the database hold exactly the users, teams and integrations the config declares
+    /// (objects created through the API are left alone).
+    #[tracing::instrument(skip_all)]
+    pub async fn apply_directory(&self, d: &DirectorySpec, now: i64) -> Result<()> {
+        dispatch!(self, m, pool => m::apply_directory(pool, d, now).await)
+    }
+
+    #[tracing::instrument(skip_all)]
+    pub async fn integration_by_key_hash(&self, key_hash: &str) -> Result<Option<Integration>> {
+        dispatch!(self, m, pool => m::integration_by_key_hash(pool, key_hash).await)
+    }
+
+    pub async fn integration_count(&self) -> Result<i64> {
+        dispatch!(self, m, pool => m::integration_count(pool).await)
+    }
+
+    /// Creates an integration through the API side (not managed by config).
+    pub async fn create_integration(&self, i: &NewIntegration, now: i64) -> Result<Integration> {
+        dispatch!(self, m, pool => m::create_integration(pool, i, now).await)
+    }
+
+    pub async fn team_by_name(&self, name: &str) -> Result<Option<Team>> {
+        dispatch!(self, m, pool => m::team_by_name(pool, name).await)
+    }
+
+    // ---- alerts: writes ----
+
+    /// Applies write operations in order in one transaction (group commit). Each operation's
+    /// outcome is recorded under its request id in the same transaction. If the batch fails as a
+    /// whole, each operation is retried alone so that one bad operation cannot sink the others.
+    #[tracing::instrument(skip_all, fields(ops = ops.len()))]
+    pub async fn write_batch(&self, ops: &[WriteOp]) -> Vec<Result<Outcome>> {
+        dispatch!(self, m, pool => {
+            match m::write_batch(pool, ops).await {
+                Ok(outcomes) => outcomes.into_iter().map(Ok).collect(),
+                Err(batch_err) if ops.len() == 1 => vec![Err(batch_err)],
+                Err(_) => {
+                    let mut out = Vec::with_capacity(ops.len());
+                    for op in ops {
+                        out.push(
+                            m::write_batch(pool, std::slice::from_ref(op))
+                                .await
+                                .map(|mut v| v.remove(0)),
+                        );
+                    }
+                    out
+                }
+            }
+        })
+    }
+
+    // ---- alerts: reads ----
+
+    #[tracing::instrument(skip_all)]
+    pub async fn get_alert(
+        &self,
+        ident: &Identifier,
+        scope: &Scope,
+    ) -> Result<Option<StoredAlert>> {
+        dispatch!(self, m, pool => m::get_alert(pool, ident, scope).await)
+    }
+
+    #[tracing::instrument(skip_all)]
+    pub async fn list_alerts(&self, q: &ListQuery) -> Result<Vec<StoredAlert>> {
+        dispatch!(self, m, pool => m::list_alerts(pool, q).await)
+    }
+
+    #[tracing::instrument(skip_all)]
+    pub async fn count_alerts(
+        &self,
+        query: &klaxon_core::query::Query,
+        scope: &Scope,
+    ) -> Result<i64> {
+        dispatch!(self, m, pool => m::count_alerts(pool, query, scope).await)
+    }
+
+    pub async fn get_request(&self, request_id: &str) -> Result<Option<RequestRecord>> {
+        dispatch!(self, m, pool => m::get_request(pool, request_id).await)
+    }
+
+    pub async fn list_notes(&self, alert_id: &str, page: &LogPage) -> Result<Vec<NoteRecord>> {
+        dispatch!(self, m, pool => m::list_notes(pool, alert_id, page).await)
+    }
+
+    pub async fn list_logs(&self, alert_id: &str, page: &LogPage) -> Result<Vec<LogRecord>> {
+        dispatch!(self, m, pool => m::list_logs(pool, alert_id, page).await)
+    }
+
+    pub async fn list_recipients(&self, alert_id: &str) -> Result<Vec<RecipientRecord>> {
+        dispatch!(self, m, pool => m::list_recipients(pool, alert_id).await)
+    }
+
+    // ---- engine: snooze timers ----
+
+    /// The earliest snooze end still pending, if any.
+    pub async fn next_snooze_end(&self) -> Result<Option<i64>> {
+        dispatch!(self, m, pool => m::next_snooze_end(pool).await)
+    }
+
+    /// Ids of alerts whose snooze ended at or before `now` (at most `limit`).
+    pub async fn due_snoozes(&self, now: i64, limit: i64) -> Result<Vec<String>> {
+        dispatch!(self, m, pool => m::due_snoozes(pool, now, limit).await)
+    }
+}

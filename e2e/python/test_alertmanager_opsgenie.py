@@ -1,0 +1,187 @@
+"""The real Alertmanager 0.25 (Debian `prometheus-alertmanager`) with `opsgenie_configs` pointing at
+Klaxon under a path prefix, `update_alerts: true`; alerts injected with the real `amtool`."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import subprocess
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+import requests
+
+from conftest import GLOBAL_KEY, PROM_KEY, free_port
+
+DEADLINE = 15.0  # seconds; Alertmanager flushes after group_wait=1s
+
+
+def _bin(name: str) -> str:
+    p = shutil.which(name)
+    if not p:
+        pytest.fail(f"{name} not found (Debian package prometheus-alertmanager)", pytrace=False)
+    return p
+
+
+AM_CONFIG = """\
+route:
+  receiver: klaxon
+  group_by: [alertname]
+  group_wait: 1s
+  group_interval: 1s
+  repeat_interval: 1h
+receivers:
+- name: klaxon
+  opsgenie_configs:
+  - api_url: {api_url}
+    api_key: "{api_key}"
+    update_alerts: true
+    send_resolved: true
+    message: '{{{{ .CommonLabels.alertname }}}} on {{{{ .CommonLabels.instance }}}}: {{{{ .CommonAnnotations.summary }}}}'
+    priority: '{{{{ if eq .CommonLabels.severity "critical" }}}}P1{{{{ else }}}}P3{{{{ end }}}}'
+    tags: 'prod,{{{{ .CommonLabels.severity }}}}'
+    details:
+      runbook: 'https://runbooks.example.com/{{{{ .CommonLabels.alertname }}}}'
+    responders:
+    - type: team
+      name: sre
+"""
+
+
+class Alertmanager:
+    def __init__(self, tmp: Path, api_url: str, api_key: str):
+        self.tmp = tmp
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        (tmp / "am.yml").write_text(AM_CONFIG.format(api_url=api_url, api_key=api_key))
+        self.log = tmp / "alertmanager.log"
+        with open(self.log, "wb") as out:
+            self.proc = subprocess.Popen(
+                [_bin("prometheus-alertmanager"),
+                 f"--config.file={tmp / 'am.yml'}",
+                 f"--storage.path={tmp / 'am-data'}",
+                 "--cluster.listen-address=",
+                 f"--web.listen-address=127.0.0.1:{self.port}",
+                 f"--web.external-url={self.url}/",
+                 "--log.level=debug"],
+                stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        end = time.monotonic() + 15
+        while time.monotonic() < end:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"alertmanager exited {self.proc.returncode}:\n{self.log.read_text()}")
+            try:
+                if requests.get(self.url + "/-/ready", timeout=1).status_code == 200:
+                    return
+            except requests.RequestException:
+                pass
+            time.sleep(0.05)
+        raise AssertionError(f"alertmanager not ready:\n{self.log.read_text()}")
+
+    def amtool(self, *args: str) -> str:
+        r = subprocess.run([_bin("amtool"), f"--alertmanager.url={self.url}", *args],
+                           capture_output=True, text=True, timeout=30)
+        assert r.returncode == 0, f"amtool {args} failed: {r.stdout}{r.stderr}"
+        return r.stdout
+
+    def metric(self, name: str, **labels: str) -> float:
+        total = 0.0
+        for line in requests.get(self.url + "/metrics", timeout=5).text.splitlines():
+            if not line.startswith(name + "{") and not line.startswith(name + " "):
+                continue
+            if all(f'{k}="{v}"' in line for k, v in labels.items()):
+                total += float(line.rsplit(" ", 1)[1])
+        return total
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+def rfc3339(t: datetime) -> str:
+    return t.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def wait_for(what: str, fn, deadline: float = DEADLINE, am: Alertmanager | None = None):
+    end = time.monotonic() + deadline
+    last = None
+    while time.monotonic() < end:
+        last = fn()
+        if last:
+            return last
+        time.sleep(0.1)
+    extra = f"\nalertmanager log:\n{am.log.read_text()[-6000:]}" if am else ""
+    raise AssertionError(f"timed out after {deadline}s waiting for {what}{extra}")
+
+
+def test_alertmanager_opsgenie_config_creates_and_closes(klaxon_factory, tmp_path, request):
+    k = klaxon_factory(opsgenie_prefix="/og")
+    am = Alertmanager(tmp_path, api_url=f"{k.base_url}/og/", api_key=PROM_KEY)
+    request.addfinalizer(am.stop)
+
+    # Group key of the root route grouped by alertname; Alertmanager's alias = sha256 hex of it.
+    alias = hashlib.sha256(b'{}:{alertname="DiskFull"}').hexdigest()
+
+    def get_alert():
+        r = k.og("GET", f"/v2/alerts/{alias}", params={"identifierType": "alias"}, key=GLOBAL_KEY)
+        if r.status_code == 404:
+            return None
+        assert r.status_code == 200, (r.status_code, r.text)
+        return r.json()["data"]
+
+    now = datetime.now(timezone.utc)
+    am.amtool("alert", "add", "alertname=DiskFull", "severity=critical", "instance=db1",
+              "--annotation=summary=disk 95% full",
+              f"--start={rfc3339(now - timedelta(seconds=5))}",
+              f"--end={rfc3339(now + timedelta(minutes=10))}")
+
+    want_message = "DiskFull on db1: disk 95% full"
+    a = wait_for("the Klaxon alert with the templated message",
+                 lambda: (lambda d: d if d and d.get("message") == want_message else None)(get_alert()), am=am)
+    assert a["alias"] == alias
+    assert a["status"] == "open"
+    assert a["priority"] == "P1"
+    assert set(a["tags"]) == {"prod", "critical"}, a["tags"]
+    assert a["details"] == {
+        "alertname": "DiskFull", "severity": "critical", "instance": "db1",
+        "runbook": "https://runbooks.example.com/DiskFull",
+    }, a["details"]
+    assert a["source"] == f"{am.url}/#/alerts?receiver=klaxon"
+    assert a["description"].startswith("disk 95% full\nAlerts Firing:"), a["description"]
+    teams = [r for r in a["responders"] if r["type"] == "team"]
+    assert len(teams) == 1 and teams[0]["id"], a["responders"]
+    assert a["integration"]["name"] == "prom"
+
+    # The team responder is the team called sre: same id as an SDK-style {"name": "sre"} responder.
+    r = k.og("POST", "/v2/alerts", key=GLOBAL_KEY,
+             json={"message": "reference", "alias": "ref-sre", "responders": [{"name": "sre"}]})
+    assert r.status_code == 202, r.text
+    ref = k.og("GET", "/v2/alerts/ref-sre", params={"identifierType": "alias"}).json()["data"]
+    assert [x["id"] for x in ref["responders"] if x["type"] == "team"] == [teams[0]["id"]]
+
+    # Exactly one Klaxon alert came from Alertmanager (create + 2 updates, no duplicates).
+    listed = [x for x in k.og("GET", "/v2/alerts", params={"limit": 100}).json()["data"]
+              if x["alias"] != "ref-sre"]
+    assert [x["alias"] for x in listed] == [alias], listed
+    assert listed[0]["count"] == 1
+
+    # Resolve: an endsAt in the past resolves the alert; Alertmanager sends close by alias.
+    now = datetime.now(timezone.utc)
+    am.amtool("alert", "add", "alertname=DiskFull", "severity=critical", "instance=db1",
+              "--annotation=summary=disk 95% full",
+              f"--start={rfc3339(now - timedelta(seconds=5))}",
+              f"--end={rfc3339(now - timedelta(seconds=1))}")
+    closed = wait_for("the Klaxon alert to be closed",
+                      lambda: (lambda d: d if d and d["status"] == "closed" else None)(get_alert()), am=am)
+    assert closed["id"] == a["id"]
+
+    # Every request Alertmanager sent was accepted (a 4xx would count as a failed notification).
+    assert am.metric("alertmanager_notifications_total", integration="opsgenie") >= 2
+    assert am.metric("alertmanager_notifications_failed_total", integration="opsgenie") == 0, \
+        am.log.read_text()[-6000:]
