@@ -8,6 +8,8 @@
 mod model;
 mod query_sql;
 mod sql;
+#[doc(hidden)]
+pub mod testing;
 
 pub use model::*;
 pub use query_sql::{Bind, Dialect};

@@ -231,7 +231,7 @@ macro_rules! backend {
             // ---------------- directory ----------------
 
             pub async fn apply_directory(pool: &Pool, d: &DirectorySpec, now: i64) -> Result<()> {
-                let mut tx = pool.begin().await?;
+                let mut tx = begin_write(pool).await?;
                 let mut user_ids = BTreeMap::new();
                 for u in &d.users {
                     let existing: Option<(String,)> = sqlx::query_as("SELECT id FROM users WHERE lower(username) = lower($1)")
@@ -354,7 +354,7 @@ macro_rules! backend {
             }
 
             pub async fn create_integration(pool: &Pool, i: &NewIntegration, now: i64) -> Result<Integration> {
-                let mut tx = pool.begin().await?;
+                let mut tx = begin_write(pool).await?;
                 let team_id: Option<String> = match &i.team {
                     Some(t) => Some(sqlx::query_as::<_, (String,)>("SELECT id FROM teams WHERE lower(name) = lower($1)")
                         .bind(t).fetch_optional(&mut *tx).await?
@@ -380,8 +380,18 @@ macro_rules! backend {
 
             // ---------------- alert writes ----------------
 
+            /// Opens a write transaction. On SQLite it takes the write lock up front
+            /// (`BEGIN IMMEDIATE`): a deferred transaction that reads first and then writes can
+            /// fail with SQLITE_BUSY when another writer got there in between.
+            async fn begin_write(pool: &Pool) -> Result<Tx> {
+                Ok(match DIALECT {
+                    Dialect::Sqlite => pool.begin_with("BEGIN IMMEDIATE").await?,
+                    Dialect::Postgres => pool.begin().await?,
+                })
+            }
+
             pub async fn write_batch(pool: &Pool, ops: &[WriteOp]) -> Result<Vec<Outcome>> {
-                let mut tx: Tx = pool.begin().await?;
+                let mut tx: Tx = begin_write(pool).await?;
                 let mut out = Vec::with_capacity(ops.len());
                 for op in ops {
                     let outcome = match &op.kind {

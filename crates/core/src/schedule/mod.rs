@@ -24,7 +24,7 @@
 //! - **Overrides** (see [`Override`]): a schedule-wide override decides the final answer during
 //!   its window; a rotation override replaces that rotation's holder where the rotation is in
 //!   effect. Where overrides overlap, **the later one in the list wins**.
-//! - **Instants** are [`DateTime<Utc>`]; periods and windows are half-open `[start, end)`.
+//! - **Instants** are `chrono::DateTime<Utc>`; periods and windows are half-open `[start, end)`.
 //!   Schedule maths covers the years 0001–9999; queries outside that are clamped to it.
 
 mod error;

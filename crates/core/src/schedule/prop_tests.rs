@@ -306,7 +306,8 @@ proptest! {
                 .rev()
                 .find(|o| o.rotations().is_none() && o.start() <= t && t < o.end());
             if let Some(o) = schedule_wide {
-                let expected: Vec<String> = o.user().name().map(str::to_string).into_iter().collect();
+                let expected: Vec<String> =
+                    o.user().name().map(str::to_string).into_iter().collect();
                 prop_assert_eq!(cumulative.on_call_at(t), expected.clone());
                 prop_assert_eq!(layered.on_call_at(t), expected);
                 continue;
@@ -323,7 +324,8 @@ proptest! {
                 }
             }
             prop_assert_eq!(cumulative.on_call_at(t), union);
-            prop_assert_eq!(layered.on_call_at(t), holders.last().cloned().into_iter().collect::<Vec<_>>());
+            let highest: Vec<String> = holders.last().cloned().into_iter().collect();
+            prop_assert_eq!(layered.on_call_at(t), highest);
         }
     }
 
@@ -367,7 +369,10 @@ proptest! {
     }
 
     #[test]
-    fn a_timeline_split_anywhere_joins_back_into_the_same_timeline(case in case(), cut in 0i64..10_000) {
+    fn a_timeline_split_anywhere_joins_back_into_the_same_timeline(
+        case in case(),
+        cut in 0i64..10_000,
+    ) {
         let s = &case.schedule;
         let span = (case.to - case.from).num_seconds();
         let mid = case.from + TimeDelta::seconds(span * cut / 10_000);
@@ -412,11 +417,20 @@ proptest! {
         for p in s.final_timeline(t, until) {
             for y in [p.start, p.end] {
                 if t < y && y < until {
-                    prop_assert!(!is_new(&s.on_call_at(y)), "earlier change at {} (found: {})", y, found);
+                    let users = s.on_call_at(y);
+                    prop_assert!(
+                        !is_new(&users),
+                        "earlier change at {}: {:?} (found: {})", y, users, found
+                    );
                 }
             }
         }
     }
+}
+
+fn single_rotation(tz: Tz, spec: RotationSpec) -> Schedule {
+    let rotation = Rotation::new(spec).expect("valid rotation");
+    Schedule::new(tz, ScheduleMode::Cumulative, vec![rotation], vec![]).expect("valid schedule")
 }
 
 /// A daily or weekly rotation with distinct participants, starting at a wall-clock time that
@@ -457,12 +471,13 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(64))]
 
     #[test]
-    fn daily_and_weekly_handoffs_keep_their_wall_clock_time_across_dst((tz, spec) in wall_clock_rotation()) {
+    fn daily_and_weekly_handoffs_keep_their_wall_clock_time_across_dst(
+        (tz, spec) in wall_clock_rotation(),
+    ) {
         let start = spec.start.with_timezone(&tz);
         let unit_days = if spec.kind == RotationKind::Daily { 1 } else { 7 };
         let turn_days = i64::from(spec.length) * unit_days;
-        let s = Schedule::new(tz, ScheduleMode::Cumulative, vec![Rotation::new(spec).expect("valid")], vec![])
-            .expect("valid");
+        let s = single_rotation(tz, spec);
         // 400 days of wall-clock time from the start cross both DST changes at least once.
         let to = tz
             .from_local_datetime(&(start.naive_local() + TimeDelta::days(400)))
@@ -472,7 +487,8 @@ proptest! {
         let periods = s.base_timeline(start.with_timezone(&Utc), to);
         prop_assert_eq!(periods.len() as i64, (400 + turn_days - 1) / turn_days);
         for handoff in periods.iter().skip(1).map(|p| p.start.with_timezone(&tz)) {
-            prop_assert_eq!((handoff.hour(), handoff.minute()), (start.hour(), start.minute()), "{}", handoff);
+            let wall_clock = (handoff.hour(), handoff.minute());
+            prop_assert_eq!(wall_clock, (start.hour(), start.minute()), "{}", handoff);
             if unit_days == 7 {
                 prop_assert_eq!(handoff.weekday(), start.weekday(), "{}", handoff);
             }
@@ -501,8 +517,7 @@ proptest! {
             restriction: None,
         };
         let from = spec.start;
-        let s = Schedule::new(tz, ScheduleMode::Cumulative, vec![Rotation::new(spec).expect("valid")], vec![])
-            .expect("valid");
+        let s = single_rotation(tz, spec);
         let periods = s.base_timeline(from, from + TimeDelta::days(45));
         for p in &periods[..periods.len() - 1] {
             prop_assert_eq!(p.end - p.start, TimeDelta::hours(i64::from(length)));

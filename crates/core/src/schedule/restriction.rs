@@ -3,7 +3,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use chrono::{DateTime, Datelike, Days, NaiveDate, Utc, Weekday};
+use chrono::{DateTime, Datelike, Days, NaiveDate, NaiveDateTime, Utc, Weekday};
 use chrono_tz::Tz;
 
 use super::zone::{local_date, resolve_local, wall_clock};
@@ -119,8 +119,9 @@ impl Restriction {
         matches!(self, Restriction::WeekdayAndTimeOfDay(windows) if windows.is_empty())
     }
 
-    /// Calls `f(start, end)` for every window (unclipped, unsorted, possibly overlapping or
-    /// empty) that can touch local dates `first..=last`.
+    /// Calls `f(start, end)` with the wall-clock bounds of every window (unsorted, possibly
+    /// overlapping) that can touch local dates `first..=last`; callers resolve them to instants
+    /// with [`resolve_local`], which may make a window empty.
     ///
     /// A daily window starts on its day and lasts at most a day (start ≤ 24:00, end ≤ start +
     /// 24h), so windows that start two days early are enough; a weekly window lasts at most a
@@ -128,14 +129,13 @@ impl Restriction {
     /// covers a fall-back fold that repeats the hour around midnight.
     fn for_each_window(
         &self,
-        tz: &Tz,
         first: NaiveDate,
         last: NaiveDate,
-        mut f: impl FnMut(DateTime<Utc>, DateTime<Utc>),
+        mut f: impl FnMut(NaiveDateTime, NaiveDateTime),
     ) {
         let mut emit = |day: NaiveDate, start: i64, end: i64| {
             if let (Some(s), Some(e)) = (wall_clock(day, start), wall_clock(day, end)) {
-                f(resolve_local(tz, s), resolve_local(tz, e));
+                f(s, e);
             }
         };
         match self {
@@ -181,8 +181,9 @@ impl Restriction {
         if from >= to {
             return out;
         }
-        self.for_each_window(tz, local_date(tz, from), local_date(tz, to), |s, e| {
-            let (s, e) = (s.max(from), e.min(to));
+        self.for_each_window(local_date(tz, from), local_date(tz, to), |s, e| {
+            let s = resolve_local(tz, s).max(from);
+            let e = resolve_local(tz, e).min(to);
             if s < e {
                 out.push((s, e));
             }
@@ -199,11 +200,14 @@ impl Restriction {
     }
 
     /// Whether `t` is inside a window. Uses the same windows as [`Restriction::windows`], without
-    /// allocating, because "who is on call now" runs for every schedule on every page.
+    /// allocating and resolving an end only when the start is not after `t`, because "who is on
+    /// call now" runs for every schedule on every page.
     pub(crate) fn contains(&self, tz: &Tz, t: DateTime<Utc>) -> bool {
         let day = local_date(tz, t);
         let mut inside = false;
-        self.for_each_window(tz, day, day, |s, e| inside |= s <= t && t < e);
+        self.for_each_window(day, day, |s, e| {
+            inside = inside || (resolve_local(tz, s) <= t && t < resolve_local(tz, e));
+        });
         inside
     }
 }

@@ -27,6 +27,15 @@ pub enum RotationKind {
 }
 
 impl RotationKind {
+    /// Days per unit for the kinds counted on the wall clock.
+    fn days(self) -> Option<i64> {
+        match self {
+            RotationKind::Hourly => None,
+            RotationKind::Daily => Some(1),
+            RotationKind::Weekly => Some(7),
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             RotationKind::Hourly => "hourly",
@@ -168,11 +177,7 @@ impl Rotation {
     /// Real hours of a full cycle through every participant, roughly (days count as 24 hours);
     /// used to bound how far "next on call" looks ahead.
     pub(crate) fn cycle_hours(&self) -> i64 {
-        let unit: i64 = match self.spec.kind {
-            RotationKind::Hourly => 1,
-            RotationKind::Daily => 24,
-            RotationKind::Weekly => 24 * 7,
-        };
+        let unit = self.spec.kind.days().map_or(1, |days| days * 24);
         let participants = i64::try_from(self.spec.participants.len()).unwrap_or(i64::MAX);
         unit.saturating_mul(i64::from(self.spec.length))
             .saturating_mul(participants)
@@ -209,20 +214,13 @@ impl<'a> Turns<'a> {
         if k <= 0 {
             return Some(spec.start);
         }
-        let len = i64::from(spec.length);
-        let start = match spec.kind {
-            RotationKind::Hourly => {
-                let hours = k.checked_mul(len)?;
-                spec.start
-                    .checked_add_signed(TimeDelta::try_hours(hours)?)?
-            }
-            RotationKind::Daily | RotationKind::Weekly => {
-                let unit = if spec.kind == RotationKind::Daily {
-                    1
-                } else {
-                    7
-                };
-                let days = u64::try_from(k.checked_mul(len)?.checked_mul(unit)?).ok()?;
+        let units = k.checked_mul(i64::from(spec.length))?;
+        let start = match spec.kind.days() {
+            None => spec
+                .start
+                .checked_add_signed(TimeDelta::try_hours(units)?)?,
+            Some(unit) => {
+                let days = u64::try_from(units.checked_mul(unit)?).ok()?;
                 let date = self.local_start.date().checked_add_days(Days::new(days))?;
                 if date > MAX_INSTANT.date_naive() {
                     return None;
@@ -239,20 +237,15 @@ impl<'a> Turns<'a> {
         let len = i64::from(spec.length);
         // A first guess from elapsed time, corrected below by at most a turn or two: DST
         // shifts wall-clock time by hours, never by a whole turn.
-        let guess = match spec.kind {
-            RotationKind::Hourly => (t - spec.start).num_seconds() / (len * 3600),
-            RotationKind::Daily | RotationKind::Weekly => {
-                let unit = if spec.kind == RotationKind::Daily {
-                    1
-                } else {
-                    7
-                };
+        let guess = match spec.kind.days() {
+            None => (t - spec.start).num_seconds() / (len * 3600),
+            Some(unit) => {
                 let elapsed = (local(&self.tz, t) - self.local_start).num_seconds();
                 elapsed.div_euclid(len * unit * 86_400)
             }
         };
         let mut k = guess.max(0);
-        while k > 0 && self.start_of(k).map_or(true, |s| s > t) {
+        while k > 0 && self.start_of(k).is_none_or(|s| s > t) {
             k -= 1;
         }
         while self.start_of(k + 1).is_some_and(|s| s <= t) {
@@ -278,7 +271,7 @@ impl<'a> Turns<'a> {
                 .spec
                 .restriction
                 .as_ref()
-                .map_or(true, |r| r.contains(&self.tz, t))
+                .is_none_or(|r| r.contains(&self.tz, t))
     }
 
     /// Who this rotation puts on call at `t`: `None` when it is not in effect, `Some(None)` for a
@@ -297,17 +290,17 @@ impl<'a> Turns<'a> {
             return turns;
         }
         let mut k = self.index_at(lo);
+        let mut start = lo;
         loop {
             let next = self.start_of(k + 1);
             let end = next.map_or(hi, |n| n.min(hi));
-            let start = self.start_of(k).map_or(lo, |s| s.max(lo));
             if start < end {
                 turns.push(Seg::base(start, end, self.holder(k)));
             }
-            if next.map_or(true, |n| n >= hi) {
-                break;
+            match next {
+                Some(n) if n < hi => (start, k) = (n, k + 1),
+                _ => break,
             }
-            k += 1;
         }
         match &self.rotation.spec.restriction {
             Some(restriction) => mask(&turns, &restriction.windows(&self.tz, lo, hi)),
