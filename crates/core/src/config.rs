@@ -2,6 +2,12 @@
 //! overrides belong to the server; this module only parses text and checks rules.
 
 use crate::alert::Priority;
+use crate::schedule::{
+    self, ClockTime, Override, Participant, Restriction, Rotation, RotationKind, RotationSpec,
+    Schedule, ScheduleMode, TimeOff, WeekdayWindow,
+};
+use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Utc, Weekday};
+use chrono_tz::Tz;
 use serde::Deserialize;
 use std::collections::HashSet;
 use std::fmt;
@@ -27,6 +33,12 @@ pub struct Config {
     pub teams: Vec<TeamConfig>,
     #[serde(default)]
     pub integrations: Vec<IntegrationConfig>,
+    /// On-call schedules (see [`ScheduleConfig`]).
+    #[serde(default)]
+    pub schedules: Vec<ScheduleConfig>,
+    /// Vacations and other absences, applied to every schedule (see [`TimeOffConfig`]).
+    #[serde(default)]
+    pub time_off: Vec<TimeOffConfig>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
@@ -164,6 +176,268 @@ pub struct IntegrationConfig {
 
 fn yes() -> bool {
     true
+}
+
+fn one() -> u32 {
+    1
+}
+
+fn utc_name() -> String {
+    "UTC".to_string()
+}
+
+/// An on-call schedule declared in the file. It is read-only through the API (overrides may
+/// still be added there, for swaps); the file's own overrides are replaced on every start.
+///
+/// ```yaml
+/// schedules:
+///   - name: sre-primary
+///     time_zone: Europe/Berlin        # IANA name; default UTC
+///     mode: cumulative                # or layered (the last rotation with someone wins)
+///     team: sre
+///     rotations:
+///       - name: weekdays
+///         type: weekly                # hourly | daily | weekly
+///         length: 1                   # units per turn
+///         start: 2026-01-05 09:00     # local time in time_zone, or RFC 3339 with an offset
+///         participants: [alice@example.com, bob@example.com, none]
+///       - name: weekend
+///         type: weekly
+///         start: 2026-01-09 18:00
+///         participants: [carol@example.com]
+///         time_restriction:
+///           type: weekday-and-time-of-day
+///           windows: [{start_day: friday, start: "18:00", end_day: monday, end: "09:00"}]
+///     overrides:
+///       - {user: bob@example.com, start: 2026-02-02 09:00, end: 2026-02-03 09:00, rotations: [weekdays]}
+/// ```
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduleConfig {
+    pub name: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default = "utc_name")]
+    pub time_zone: String,
+    #[serde(default)]
+    pub mode: ScheduleMode,
+    /// The owner team, declared under `teams:`.
+    #[serde(default)]
+    pub team: Option<String>,
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    #[serde(default)]
+    pub rotations: Vec<RotationConfig>,
+    /// Later overrides win where they overlap.
+    #[serde(default)]
+    pub overrides: Vec<OverrideConfig>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RotationConfig {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub kind: RotationKind,
+    #[serde(default = "one")]
+    pub length: u32,
+    pub start: String,
+    #[serde(default)]
+    pub end: Option<String>,
+    /// Usernames in turn order; `none` leaves that turn uncovered.
+    pub participants: Vec<String>,
+    #[serde(default)]
+    pub time_restriction: Option<RestrictionConfig>,
+}
+
+/// When a rotation's turn-holder is on call, in the schedule's wall-clock time (`HH:MM`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(tag = "type", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum RestrictionConfig {
+    /// Every day from `start` to `end`; an end before the start wraps past midnight.
+    TimeOfDay { start: String, end: String },
+    /// Weekly windows such as Friday 18:00 → Monday 09:00.
+    WeekdayAndTimeOfDay { windows: Vec<WindowConfig> },
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WindowConfig {
+    pub start_day: String,
+    pub start: String,
+    pub end_day: String,
+    pub end: String,
+}
+
+/// Someone else (or `none`) on call for a window, in the named rotations or (none named) the
+/// whole schedule.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OverrideConfig {
+    #[serde(default)]
+    pub alias: Option<String>,
+    pub user: String,
+    pub start: String,
+    pub end: String,
+    #[serde(default)]
+    pub rotations: Vec<String>,
+}
+
+/// A user away from `start` to `end`: in every schedule their shifts go to `replacement`, or
+/// are left uncovered when none is named. Times without an offset are read in the user's time
+/// zone (`users[].time_zone`, default UTC).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TimeOffConfig {
+    pub user: String,
+    pub start: String,
+    pub end: String,
+    #[serde(default)]
+    pub replacement: Option<String>,
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+/// Reads an instant written in a config file: RFC 3339 with `Z` or an offset, or a local
+/// wall-clock time (`2026-01-05 09:00`, `2026-01-05T09:00:00`, `2026-01-05`) in `tz`.
+pub fn parse_config_instant(s: &str, tz: &Tz) -> Result<DateTime<Utc>, String> {
+    let s = s.trim();
+    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+        return Ok(t.with_timezone(&Utc));
+    }
+    const FORMATS: [&str; 4] = [
+        "%Y-%m-%dT%H:%M:%S",
+        "%Y-%m-%dT%H:%M",
+        "%Y-%m-%d %H:%M:%S",
+        "%Y-%m-%d %H:%M",
+    ];
+    let local = FORMATS
+        .iter()
+        .find_map(|f| NaiveDateTime::parse_from_str(s, f).ok())
+        .or_else(|| {
+            NaiveDate::parse_from_str(s, "%Y-%m-%d")
+                .ok()
+                .map(|d| d.and_time(NaiveTime::MIN))
+        })
+        .ok_or_else(|| {
+            format!("`{s}` is not a time: write 2026-01-05 09:00 (local) or 2026-01-05T09:00:00Z")
+        })?;
+    Ok(schedule::wall_clock_instant(tz, local))
+}
+
+fn parse_weekday(s: &str) -> Result<Weekday, String> {
+    s.trim()
+        .parse::<Weekday>()
+        .map_err(|_| format!("`{s}` is not a day of the week: write monday … sunday"))
+}
+
+impl RestrictionConfig {
+    /// The checked restriction, or the offending value and what is wrong with it.
+    pub fn to_restriction(&self) -> Result<Restriction, (String, String)> {
+        let clock = |v: &String| {
+            v.parse::<ClockTime>()
+                .map_err(|e| (v.clone(), e.to_string()))
+        };
+        let day = |v: &String| parse_weekday(v).map_err(|e| (v.clone(), e));
+        Ok(match self {
+            RestrictionConfig::TimeOfDay { start, end } => Restriction::TimeOfDay {
+                start: clock(start)?,
+                end: clock(end)?,
+            },
+            RestrictionConfig::WeekdayAndTimeOfDay { windows } => {
+                let mut out = Vec::with_capacity(windows.len());
+                for w in windows {
+                    out.push(WeekdayWindow {
+                        start_day: day(&w.start_day)?,
+                        start: clock(&w.start)?,
+                        end_day: day(&w.end_day)?,
+                        end: clock(&w.end)?,
+                    });
+                }
+                Restriction::WeekdayAndTimeOfDay(out)
+            }
+        })
+    }
+}
+
+impl RotationConfig {
+    /// The rotation as the schedule maths takes it (participants by username), or the offending
+    /// value and what is wrong with it.
+    pub fn to_spec(&self, tz: &Tz) -> Result<RotationSpec, (String, String)> {
+        let instant = |v: &String| parse_config_instant(v, tz).map_err(|e| (v.clone(), e));
+        Ok(RotationSpec {
+            name: self.name.clone(),
+            kind: self.kind,
+            length: self.length,
+            start: instant(&self.start)?,
+            end: self.end.as_ref().map(instant).transpose()?,
+            participants: self
+                .participants
+                .iter()
+                .map(|p| match p.trim() {
+                    "none" => Participant::None,
+                    user => Participant::user(user),
+                })
+                .collect(),
+            restriction: self
+                .time_restriction
+                .as_ref()
+                .map(RestrictionConfig::to_restriction)
+                .transpose()?,
+        })
+    }
+}
+
+impl OverrideConfig {
+    pub fn to_override(&self, tz: &Tz) -> Result<Override, (String, String)> {
+        let instant = |v: &String| parse_config_instant(v, tz).map_err(|e| (v.clone(), e));
+        let user = match self.user.trim() {
+            "none" => Participant::None,
+            user => Participant::user(user),
+        };
+        Override::new(
+            user,
+            instant(&self.start)?,
+            instant(&self.end)?,
+            Some(self.rotations.clone()),
+        )
+        .map_err(|e| (self.start.clone(), e.to_string()))
+    }
+}
+
+impl ScheduleConfig {
+    /// The whole schedule checked by the schedule maths (users by username), or the offending
+    /// value and what is wrong with it.
+    pub fn to_schedule(&self) -> Result<Schedule, (String, String)> {
+        let tz = schedule::parse_time_zone(&self.time_zone)
+            .map_err(|e| (self.time_zone.clone(), e.to_string()))?;
+        let mut rotations = Vec::with_capacity(self.rotations.len());
+        for r in &self.rotations {
+            let spec = r.to_spec(&tz)?;
+            rotations.push(Rotation::new(spec).map_err(|e| (r.name.clone(), e.to_string()))?);
+        }
+        let overrides = self
+            .overrides
+            .iter()
+            .map(|o| o.to_override(&tz))
+            .collect::<Result<Vec<_>, _>>()?;
+        Schedule::new(tz, self.mode, rotations, overrides)
+            .map_err(|e| (self.name.clone(), e.to_string()))
+    }
+}
+
+impl TimeOffConfig {
+    /// The checked time off (users by username); naive times are read in `tz`, the user's zone.
+    pub fn to_time_off(&self, tz: &Tz) -> Result<TimeOff, (String, String)> {
+        let instant = |v: &String| parse_config_instant(v, tz).map_err(|e| (v.clone(), e));
+        TimeOff::new(
+            self.user.trim(),
+            instant(&self.start)?,
+            instant(&self.end)?,
+            self.replacement.clone(),
+        )
+        .map_err(|e| (self.start.clone(), e.to_string()))
+    }
 }
 
 /// One problem in a config file, with the line it is on when that can be told.
@@ -352,7 +626,106 @@ impl Config {
                 }
             }
         }
+        self.validate_schedules(text, &usernames, &teams, &mut errs);
         errs
+    }
+
+    /// Schedules and time off: every value the schedule maths refuses, every user, team and
+    /// rotation that is not declared. Errors point at the offending value, searched from the
+    /// schedule's own line so that a rotation name used in two schedules points at the right one.
+    fn validate_schedules(
+        &self,
+        text: &str,
+        usernames: &HashSet<String>,
+        teams: &HashSet<String>,
+        errs: &mut Vec<ConfigError>,
+    ) {
+        // Each entry is searched after the previous one, so that two entries with the same name
+        // (or user) point at their own lines.
+        let mut cursor = locate(text, "schedules:");
+        let mut names = HashSet::new();
+        for s in &self.schedules {
+            let at = locate_from(text, cursor, &s.name);
+            cursor = at.map(|l| l + 1).or(cursor);
+            let mut err = |needle: &str, message: String| {
+                errs.push(ConfigError {
+                    line: locate_from(text, at, needle).or(at),
+                    message: format!("schedule {:?}: {message}", s.name),
+                })
+            };
+            if s.name.trim().is_empty() {
+                err("name:", "a schedule has an empty name".into());
+            }
+            if !names.insert(s.name.to_lowercase()) {
+                err(&s.name, "is declared twice".into());
+            }
+            if let Some(team) = &s.team {
+                if !teams.contains(&team.to_lowercase()) {
+                    err(team, format!("team {team:?} is not declared under teams:"));
+                }
+            }
+            let known = |u: &str| u == "none" || usernames.contains(&u.trim().to_lowercase());
+            for r in &s.rotations {
+                for p in r.participants.iter().filter(|p| !known(p)) {
+                    err(
+                        p,
+                        format!(
+                            "rotation {:?}: participant {p:?} is not a user declared under users: (use `none` for a gap)",
+                            r.name
+                        ),
+                    );
+                }
+            }
+            for o in s.overrides.iter().filter(|o| !known(&o.user)) {
+                err(
+                    &o.user,
+                    format!(
+                        "override user {:?} is not a user declared under users: (or `none`)",
+                        o.user
+                    ),
+                );
+            }
+            if let Err((needle, message)) = s.to_schedule() {
+                err(&needle, message);
+            }
+        }
+
+        let mut cursor = locate(text, "time_off:");
+        for t in &self.time_off {
+            let at = locate_from(text, cursor, &t.user);
+            cursor = at.map(|l| l + 1).or(cursor);
+            let mut err = |needle: &str, message: String| {
+                errs.push(ConfigError {
+                    line: locate_from(text, at, needle).or(at),
+                    message: format!("time_off for {:?}: {message}", t.user),
+                })
+            };
+            let user = self
+                .users
+                .iter()
+                .find(|u| u.username.eq_ignore_ascii_case(t.user.trim()));
+            if user.is_none() {
+                err(
+                    &t.user,
+                    format!("user {:?} is not declared under users:", t.user),
+                );
+            }
+            if let Some(r) = t.replacement.as_ref().filter(|r| !r.trim().is_empty()) {
+                if !usernames.contains(&r.trim().to_lowercase()) {
+                    err(
+                        r,
+                        format!("replacement {r:?} is not a user declared under users:"),
+                    );
+                }
+            }
+            let tz = user
+                .and_then(|u| u.time_zone.as_deref())
+                .and_then(|z| schedule::parse_time_zone(z).ok())
+                .unwrap_or(chrono_tz::UTC);
+            if let Err((needle, message)) = t.to_time_off(&tz) {
+                err(&needle, message);
+            }
+        }
     }
 }
 
@@ -392,6 +765,20 @@ fn locate(text: &str, needle: &str) -> Option<usize> {
             })
         })
         .map(|i| i + 1)
+}
+
+/// Like [`locate`], but only at or after line `from` (1-based); anywhere when `from` is `None`.
+fn locate_from(text: &str, from: Option<usize>, needle: &str) -> Option<usize> {
+    let Some(from) = from.filter(|f| *f > 1) else {
+        return locate(text, needle);
+    };
+    let offset = text
+        .split_inclusive('\n')
+        .take(from - 1)
+        .map(str::len)
+        .sum::<usize>();
+    let rest = text.get(offset..)?;
+    locate(rest, needle).map(|l| l + from - 1)
 }
 
 #[cfg(test)]
@@ -477,5 +864,179 @@ integrations:
         assert!(all[1].contains("Mars/Olympus"));
         assert!(all[2].starts_with("line 5:") && all[2].contains("needs api_key"));
         assert!(all[3].starts_with("line 6:") && all[3].contains("ghosts"));
+    }
+
+    const SCHEDULES: &str = r#"
+users:
+  - {username: alice@example.com, time_zone: America/New_York}
+  - username: bob@example.com
+teams:
+  - {name: sre, members: [alice@example.com]}
+schedules:
+  - name: primary
+    time_zone: Europe/Berlin
+    mode: layered
+    team: sre
+    rotations:
+      - name: weekly
+        type: weekly
+        start: 2026-01-05 09:00
+        participants: [alice@example.com, none, bob@example.com]
+      - name: weekend
+        type: daily
+        length: 2
+        start: 2026-01-09T17:00:00Z
+        end: 2026-12-31
+        participants: [bob@example.com]
+        time_restriction:
+          type: weekday-and-time-of-day
+          windows: [{start_day: friday, start: "18:00", end_day: Mon, end: "09:00"}]
+    overrides:
+      - {user: bob@example.com, start: 2026-02-02 09:00, end: 2026-02-03 09:00, rotations: [weekly]}
+  - name: nights
+    rotations:
+      - name: weekly
+        type: hourly
+        length: 12
+        start: 2026-01-05T21:00:00+01:00
+        participants: [bob@example.com]
+        time_restriction: {type: time-of-day, start: "21:00", end: "09:00"}
+time_off:
+  - {user: alice@example.com, start: 2026-07-01, end: 2026-07-15, replacement: bob@example.com, reason: vacation}
+"#;
+
+    #[test]
+    fn parses_schedules_with_local_times_in_their_zone() {
+        let c = Config::parse(SCHEDULES).unwrap();
+        assert_eq!(c.schedules.len(), 2);
+        let s = c.schedules[0].to_schedule().unwrap();
+        assert_eq!(s.mode(), ScheduleMode::Layered);
+        assert_eq!(s.time_zone(), chrono_tz::Europe::Berlin);
+        // 09:00 in Berlin in January is 08:00Z.
+        assert_eq!(
+            s.rotations()[0].start(),
+            "2026-01-05T08:00:00Z".parse::<DateTime<Utc>>().unwrap()
+        );
+        assert_eq!(s.rotations()[0].participants()[1], Participant::None);
+        assert_eq!(s.rotations()[1].length(), 2);
+        assert!(matches!(
+            s.rotations()[1].restriction(),
+            Some(Restriction::WeekdayAndTimeOfDay(w)) if w[0].end_day == Weekday::Mon
+        ));
+        assert_eq!(
+            s.overrides()[0].rotations(),
+            Some(&["weekly".to_string()][..])
+        );
+        let nights = c.schedules[1].to_schedule().unwrap();
+        assert_eq!(nights.time_zone(), chrono_tz::UTC);
+        assert_eq!(
+            nights.rotations()[0].start(),
+            "2026-01-05T20:00:00Z".parse::<DateTime<Utc>>().unwrap()
+        );
+        // Time off without an offset is read in the user's own zone (New York: UTC-4 in July).
+        let off = c.time_off[0]
+            .to_time_off(&chrono_tz::America::New_York)
+            .unwrap();
+        assert_eq!(
+            off.start(),
+            "2026-07-01T04:00:00Z".parse::<DateTime<Utc>>().unwrap()
+        );
+        assert_eq!(off.replacement(), Some("bob@example.com"));
+    }
+
+    #[test]
+    fn schedule_errors_point_at_the_offending_line() {
+        let bad = SCHEDULES
+            .replace("time_zone: Europe/Berlin", "time_zone: Europe/Atlantis")
+            .replace(
+                "start: 2026-01-09T17:00:00Z",
+                "start: 2026-01-09T17:00:00Z\n        end: 2026-01-01",
+            )
+            .replace("end: 2026-12-31\n", "")
+            .replace(
+                "start: \"21:00\", end: \"09:00\"",
+                "start: \"25:00\", end: \"09:00\"",
+            )
+            .replace(
+                "participants: [bob@example.com]\n        time_restriction: {",
+                "participants: []\n        time_restriction: {",
+            )
+            .replace("rotations: [weekly]}", "rotations: [monthly]}")
+            .replace(
+                "replacement: bob@example.com",
+                "replacement: carol@example.com",
+            );
+        let errs = Config::parse(&bad).unwrap_err();
+        let all: Vec<String> = errs.iter().map(|e| e.to_string()).collect();
+        let line_of = |needle: &str| {
+            bad.lines()
+                .position(|l| l.contains(needle))
+                .map(|i| i + 1)
+                .unwrap()
+        };
+        let find = |what: &str| {
+            errs.iter()
+                .find(|e| e.message.contains(what))
+                .unwrap_or_else(|| panic!("no error about {what}: {all:#?}"))
+        };
+        assert_eq!(
+            find("Europe/Atlantis").line,
+            Some(line_of("Europe/Atlantis"))
+        );
+        // The zone error stops the first schedule's maths; the second one is still checked.
+        assert_eq!(find("hour 25").line, Some(line_of("25:00")), "{all:#?}");
+        assert_eq!(
+            find("carol@example.com").line,
+            Some(line_of("carol@example.com"))
+        );
+        assert!(find("carol@example.com").message.starts_with("time_off"));
+        let fixed_zone = bad.replace("Europe/Atlantis", "Europe/Berlin");
+        let errs = Config::parse(&fixed_zone).unwrap_err();
+        let all: Vec<String> = errs.iter().map(|e| e.to_string()).collect();
+        assert!(
+            all.iter().any(|e| e.contains("not after its start")
+                && e.starts_with(&format!("line {}:", line_of("name: weekend")))),
+            "{all:#?}"
+        );
+    }
+
+    #[test]
+    fn undeclared_names_and_empty_rotations_are_refused() {
+        let text = r#"
+users:
+  - username: alice@example.com
+schedules:
+  - name: a
+    team: ghosts
+    rotations:
+      - {name: r, type: daily, start: 2026-01-01, participants: [alice@example.com, dave@example.com]}
+      - {name: e, type: daily, start: 2026-01-01, participants: []}
+    overrides:
+      - {user: erin@example.com, start: 2026-01-02, end: 2026-01-03}
+      - {user: none, start: 2026-01-02, end: 2026-01-03, rotations: [zzz]}
+  - name: a
+"#;
+        let errs = Config::parse(text).unwrap_err();
+        let all: Vec<String> = errs.iter().map(|e| e.to_string()).collect();
+        let expect = [
+            ("line 6:", "ghosts"),
+            ("line 8:", "dave@example.com"),
+            ("line 11:", "erin@example.com"),
+            ("line 9:", "has no participants"),
+            ("line 13:", "is declared twice"),
+        ];
+        for (line, what) in expect {
+            assert!(
+                all.iter().any(|e| e.starts_with(line) && e.contains(what)),
+                "{line} {what}: {all:#?}"
+            );
+        }
+        assert_eq!(errs.len(), expect.len(), "{all:#?}");
+        let errs =
+            Config::parse(&text.replace("participants: []", "participants: [none]")).unwrap_err();
+        assert!(errs.iter().any(|e| e.message.contains("zzz")), "{errs:#?}");
+        let errs = Config::parse("schedules:\n  - {name: a, mode: fancy}\n").unwrap_err();
+        assert_eq!(errs[0].line, Some(2));
+        assert!(errs[0].message.contains("fancy"), "{errs:?}");
     }
 }

@@ -34,7 +34,7 @@ pub struct App {
     server: tokio::task::JoinHandle<std::io::Result<()>>,
     shutdown: Arc<Notify>,
     workers: Vec<tokio::task::JoinHandle<()>>,
-    stop_workers: Arc<Notify>,
+    stop_workers: tokio::sync::watch::Sender<bool>,
 }
 
 impl App {
@@ -95,13 +95,13 @@ impl App {
             public_url: settings.public_url.clone(),
             opsgenie_prefix: settings.opsgenie_prefix.clone(),
         };
-        let stop_workers = Arc::new(Notify::new());
+        let (stop_workers, stop_rx) = tokio::sync::watch::channel(false);
         workers.push(tokio::spawn(crate::engine::snooze::run(
             store,
             writer,
             clock,
             state.snooze_wake.clone(),
-            stop_workers.clone(),
+            stop_rx,
         )));
 
         let listener = tokio::net::TcpListener::bind(&settings.listen)
@@ -135,7 +135,7 @@ impl App {
     pub async fn stop(self) -> anyhow::Result<()> {
         self.shutdown.notify_one();
         self.server.await??;
-        self.stop_workers.notify_waiters();
+        let _ = self.stop_workers.send(true);
         let App { state, workers, .. } = self;
         let store = state.store.clone();
         drop(state);

@@ -51,6 +51,12 @@ pub enum ScheduleError {
     #[error("an override has an empty user name: name a user or use `none` for nobody")]
     EmptyOverrideUser,
 
+    #[error("a time off has an empty user name: name the user who is away")]
+    EmptyTimeOffUser,
+
+    #[error("time off for `{0}` names `{0}` as the replacement: name someone else, or nobody to leave the shifts uncovered")]
+    SelfReplacement(String),
+
     #[error("two rotations are named `{0}`: rotation names must be unique within a schedule")]
     DuplicateRotation(String),
 

@@ -24,6 +24,10 @@
 //! - **Overrides** (see [`Override`]): a schedule-wide override decides the final answer during
 //!   its window; a rotation override replaces that rotation's holder where the rotation is in
 //!   effect. Where overrides overlap, **the later one in the list wins**.
+//! - **Time off** (see [`TimeOff`], added with [`Schedule::with_time_off`]): while a user is
+//!   away, wherever the schedule would put them (rotations, rotation overrides, schedule-wide
+//!   overrides) their replacement is on call instead, or nobody: their rotation time becomes a
+//!   gap and a schedule-wide override naming them stops counting. Applied once, after overrides.
 //! - **Instants** are `chrono::DateTime<Utc>`; periods and windows are half-open `[start, end)`.
 //!   Schedule maths covers the years 0001–9999; queries outside that are clamped to it.
 
@@ -32,6 +36,7 @@ mod on_call;
 mod overrides;
 mod restriction;
 mod rotation;
+mod time_off;
 mod timeline;
 mod zone;
 
@@ -44,6 +49,7 @@ use std::collections::HashSet;
 use std::fmt;
 use std::str::FromStr;
 
+use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
@@ -52,8 +58,9 @@ pub use on_call::RotationOnCall;
 pub use overrides::Override;
 pub use restriction::{ClockTime, Restriction, WeekdayWindow};
 pub use rotation::{Participant, Rotation, RotationKind, RotationSpec};
+pub use time_off::TimeOff;
 pub use timeline::Period;
-pub use zone::parse_time_zone;
+pub use zone::{parse_time_zone, wall_clock_instant};
 
 /// How the rotations of a schedule combine.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -102,6 +109,8 @@ pub struct Schedule {
     overrides: Vec<Override>,
     /// Per override, the indices of the rotations it replaces (`None`: the whole schedule).
     override_targets: Vec<Option<Vec<usize>>>,
+    /// In precedence order: the last one wins where two of the same user overlap.
+    time_off: Vec<TimeOff>,
 }
 
 impl Schedule {
@@ -142,7 +151,15 @@ impl Schedule {
             rotations,
             overrides,
             override_targets,
+            time_off: Vec::new(),
         })
+    }
+
+    /// The same schedule with these users away. Time off needs no check against the schedule:
+    /// one for a user who is not in it changes nothing.
+    pub fn with_time_off(mut self, time_off: Vec<TimeOff>) -> Self {
+        self.time_off = time_off;
+        self
     }
 
     pub fn time_zone(&self) -> Tz {
@@ -161,5 +178,17 @@ impl Schedule {
     /// In precedence order: the last one wins where overrides overlap.
     pub fn overrides(&self) -> &[Override] {
         &self.overrides
+    }
+
+    pub fn time_off(&self) -> &[TimeOff] {
+        &self.time_off
+    }
+
+    /// The time off of `user` in force at `t`, the later one where they overlap.
+    pub(crate) fn time_off_at(&self, user: &str, t: DateTime<Utc>) -> Option<&TimeOff> {
+        self.time_off
+            .iter()
+            .rev()
+            .find(|off| off.user() == user && off.covers(t))
     }
 }

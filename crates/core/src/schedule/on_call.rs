@@ -12,12 +12,12 @@ use super::{Override, Schedule, ScheduleMode};
 #[serde(rename_all = "camelCase")]
 pub struct RotationOnCall {
     pub rotation: String,
-    /// Who this rotation puts on call, rotation overrides applied; `None` when nobody (not in
-    /// effect, a `none` gap, or an override to nobody).
+    /// Who this rotation puts on call, rotation overrides and time off applied; `None` when
+    /// nobody (not in effect, a `none` gap, an override to nobody, or a holder away).
     pub user: Option<String>,
     /// Between the rotation's start and end and inside its restriction.
     pub in_effect: bool,
-    /// `user` comes from a rotation override rather than from the turn.
+    /// `user` comes from a rotation override or a time off rather than from the turn.
     pub is_override: bool,
 }
 
@@ -37,7 +37,7 @@ impl Schedule {
     }
 
     /// Rotation `i` at `t`: `None` when it is not in effect, else its holder (rotation overrides
-    /// applied) and whether that holder comes from an override.
+    /// and time off applied) and whether that holder comes from an override or time off.
     fn rotation_at(&self, i: usize, t: DateTime<Utc>) -> Option<(Option<&str>, bool)> {
         let rotation = self.rotations.get(i)?;
         let turn_holder = Turns::new(rotation, self.time_zone).at(t)?;
@@ -47,9 +47,13 @@ impl Schedule {
             .zip(&self.override_targets)
             .rev()
             .find(|(o, targets)| o.covers(t) && targets.as_ref().is_some_and(|rs| rs.contains(&i)));
-        Some(match replaced {
+        let (who, is_override) = match replaced {
             Some((o, _)) => (o.user().name(), true),
             None => (turn_holder, false),
+        };
+        Some(match who.and_then(|user| self.time_off_at(user, t)) {
+            Some(off) => (off.replacement(), true),
+            None => (who, is_override),
         })
     }
 
@@ -58,7 +62,19 @@ impl Schedule {
     pub fn on_call_at(&self, t: DateTime<Utc>) -> Vec<String> {
         let t = clamp(t);
         if let Some(o) = self.schedule_override_at(t) {
-            return o.user().name().map(str::to_string).into_iter().collect();
+            match o.user().name() {
+                None => return Vec::new(),
+                Some(user) => match self.time_off_at(user, t) {
+                    None => return vec![user.to_string()],
+                    Some(off) => {
+                        if let Some(replacement) = off.replacement() {
+                            return vec![replacement.to_string()];
+                        }
+                        // The override's user is away with nobody named: the override stops
+                        // counting and the rotations decide, as the timelines show it.
+                    }
+                },
+            }
         }
         let holder = |i: usize| self.rotation_at(i, t).and_then(|(who, _)| who);
         let indices = 0..self.rotations.len();

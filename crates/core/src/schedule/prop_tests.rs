@@ -106,6 +106,19 @@ fn override_parts() -> impl Strategy<Value = OverrideParts> {
     )
 }
 
+/// (user, start in minutes after the window's start (or before it), length in minutes,
+/// replacement).
+type TimeOffParts = (&'static str, i64, i64, Participant);
+
+fn time_off_parts() -> impl Strategy<Value = TimeOffParts> {
+    (
+        prop::sample::select(&NAMES[..4]),
+        -60i64 * 24 * 3..60 * 24 * 21,
+        30i64..60 * 24 * 5,
+        participant(),
+    )
+}
+
 /// A schedule, a window `[from, to)` and instants to probe inside it.
 #[derive(Debug, Clone)]
 struct Case {
@@ -124,50 +137,66 @@ fn case() -> impl Strategy<Value = Case> {
         prop::sample::select(&[ScheduleMode::Cumulative, ScheduleMode::Layered][..]),
         prop::collection::vec(rotation_spec(), 1..4),
         prop::collection::vec(override_parts(), 0..4),
+        prop::collection::vec(time_off_parts(), 0..3),
         0i64..60 * 24 * 280,
         60i64..60 * 24 * 21,
         prop::collection::vec(0i64..10_000, 6),
     )
-        .prop_map(|(tz, mode, specs, overrides, from, span, probes)| {
-            let from = base() + minutes(from);
-            let to = from + minutes(span);
-            let rotations: Vec<Rotation> = specs
-                .into_iter()
-                .enumerate()
-                .map(|(i, spec)| {
-                    Rotation::new(RotationSpec {
-                        name: format!("r{i}"),
-                        ..spec
+        .prop_map(
+            |(tz, mode, specs, overrides, time_off, from, span, probes)| {
+                let from = base() + minutes(from);
+                let to = from + minutes(span);
+                let rotations: Vec<Rotation> = specs
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, spec)| {
+                        Rotation::new(RotationSpec {
+                            name: format!("r{i}"),
+                            ..spec
+                        })
+                        .expect("generated rotations are valid")
                     })
-                    .expect("generated rotations are valid")
-                })
-                .collect();
-            let overrides = overrides
-                .into_iter()
-                .map(|(user, start, len, targets)| {
-                    let start = from + minutes(start);
-                    let targets = targets.map(|idx| {
-                        idx.iter()
-                            .map(|i| format!("r{}", i.index(rotations.len())))
-                            .collect()
-                    });
-                    Override::new(user, start, start + minutes(len), targets)
-                        .expect("generated overrides are valid")
-                })
-                .collect();
-            let schedule = Schedule::new(tz, mode, rotations, overrides)
-                .expect("generated schedules are valid");
-            let probes = probes
-                .into_iter()
-                .map(|p| from + TimeDelta::seconds(span * 60 * p / 10_000))
-                .collect();
-            Case {
-                schedule,
-                from,
-                to,
-                probes,
-            }
-        })
+                    .collect();
+                let overrides = overrides
+                    .into_iter()
+                    .map(|(user, start, len, targets)| {
+                        let start = from + minutes(start);
+                        let targets = targets.map(|idx| {
+                            idx.iter()
+                                .map(|i| format!("r{}", i.index(rotations.len())))
+                                .collect()
+                        });
+                        Override::new(user, start, start + minutes(len), targets)
+                            .expect("generated overrides are valid")
+                    })
+                    .collect();
+                let time_off = time_off
+                    .into_iter()
+                    .map(|(user, start, len, replacement)| {
+                        let start = from + minutes(start);
+                        let replacement = replacement
+                            .name()
+                            .filter(|r| *r != user)
+                            .map(str::to_string);
+                        TimeOff::new(user, start, start + minutes(len), replacement)
+                            .expect("generated time off is valid")
+                    })
+                    .collect();
+                let schedule = Schedule::new(tz, mode, rotations, overrides)
+                    .expect("generated schedules are valid")
+                    .with_time_off(time_off);
+                let probes = probes
+                    .into_iter()
+                    .map(|p| from + TimeDelta::seconds(span * 60 * p / 10_000))
+                    .collect();
+                Case {
+                    schedule,
+                    from,
+                    to,
+                    probes,
+                }
+            },
+        )
 }
 
 /// The random probes plus every instant where a period of `periods` starts or ends, and the
@@ -212,6 +241,29 @@ fn with_mode(s: &Schedule, mode: ScheduleMode) -> Schedule {
         s.overrides().to_vec(),
     )
     .expect("still valid")
+    .with_time_off(s.time_off().to_vec())
+}
+
+/// What a schedule-wide override decides at `t`, time off applied: `None` when no such
+/// override counts there (none in force, or its user away with nobody named).
+fn schedule_wide_answer(s: &Schedule, t: DateTime<Utc>) -> Option<Vec<String>> {
+    let o = s
+        .overrides()
+        .iter()
+        .rev()
+        .find(|o| o.rotations().is_none() && o.start() <= t && t < o.end())?;
+    let Some(user) = o.user().name() else {
+        return Some(Vec::new());
+    };
+    let away = s
+        .time_off()
+        .iter()
+        .rev()
+        .find(|off| off.user() == user && off.start() <= t && t < off.end());
+    match away {
+        None => Some(vec![user.to_string()]),
+        Some(off) => off.replacement().map(|r| vec![r.to_string()]),
+    }
 }
 
 /// Per rotation, periods are sorted, well-formed, inside the window, never overlapping, and
@@ -299,15 +351,7 @@ proptest! {
         let layered = with_mode(&case.schedule, ScheduleMode::Layered);
         let periods = cumulative.final_timeline(case.from, case.to);
         for t in probes_around(&case, &periods) {
-            let schedule_wide = case
-                .schedule
-                .overrides()
-                .iter()
-                .rev()
-                .find(|o| o.rotations().is_none() && o.start() <= t && t < o.end());
-            if let Some(o) = schedule_wide {
-                let expected: Vec<String> =
-                    o.user().name().map(str::to_string).into_iter().collect();
+            if let Some(expected) = schedule_wide_answer(&case.schedule, t) {
                 prop_assert_eq!(cumulative.on_call_at(t), expected.clone());
                 prop_assert_eq!(layered.on_call_at(t), expected);
                 continue;
@@ -345,7 +389,8 @@ proptest! {
         let mut overrides = s.overrides().to_vec();
         overrides.push(zed);
         let s2 = Schedule::new(s.time_zone(), s.mode(), s.rotations().to_vec(), overrides)
-            .expect("valid");
+            .expect("valid")
+            .with_time_off(s.time_off().to_vec());
 
         match target {
             None => prop_assert_eq!(s2.on_call_at(t), vec!["zed".to_string()]),
@@ -424,6 +469,54 @@ proptest! {
                     );
                 }
             }
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(128))]
+
+    #[test]
+    fn time_off_keeps_the_user_off_call_and_hands_their_time_to_the_replacement(
+        case in case(),
+        before in 1i64..60 * 24 * 3,
+        after in 1i64..60 * 24 * 3,
+        replacement in prop::option::of(Just("zed")),
+    ) {
+        // Only this time off, so that no replacement elsewhere names `ann` again.
+        let s = Schedule::new(
+            case.schedule.time_zone(),
+            case.schedule.mode(),
+            case.schedule.rotations().to_vec(),
+            case.schedule.overrides().to_vec(),
+        )
+        .expect("valid");
+        let t = case.probes[0];
+        let (start, end) = (t - minutes(before), t + minutes(after));
+        let away = TimeOff::new("ann", start, end, replacement.map(str::to_string))
+            .expect("valid");
+        let s2 = s.clone().with_time_off(vec![away]);
+
+        let old = s.on_call_at(t);
+        let new = s2.on_call_at(t);
+        prop_assert!(!new.iter().any(|u| u == "ann"), "{new:?}");
+        if let Some(zed) = replacement {
+            // Ann's place goes to Zed and nothing else changes.
+            let mut expected: Vec<String> = Vec::new();
+            for user in old.iter().map(|u| if u == "ann" { zed } else { u.as_str() }) {
+                if !expected.iter().any(|e| e == user) {
+                    expected.push(user.to_string());
+                }
+            }
+            prop_assert_eq!(new, expected);
+        } else if old.iter().all(|u| u != "ann") {
+            prop_assert_eq!(new, old);
+        }
+        // No final period gives Ann time inside the window, and outside it nothing changes.
+        let periods = s2.final_timeline(start, end);
+        prop_assert!(periods.iter().all(|p| p.user != "ann"), "{periods:?}");
+        for x in [start - TimeDelta::milliseconds(1), end] {
+            prop_assert_eq!(s2.on_call_at(x), s.on_call_at(x), "at {}", x);
         }
     }
 }

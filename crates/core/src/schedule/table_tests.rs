@@ -727,3 +727,159 @@ fn invalid_input_is_refused_with_a_message_that_says_what_to_fix() {
     assert_eq!("weekly".parse(), Ok(RotationKind::Weekly));
     assert!("monthly".parse::<RotationKind>().is_err());
 }
+
+#[test]
+fn time_off_hands_a_users_shifts_to_the_replacement_or_uncovers_them() {
+    let weekday = spec(
+        "weekday",
+        RotationKind::Weekly,
+        at(BERLIN, "2026-07-06 09:00"),
+        &["ann", "ben"],
+    );
+    let weekend = RotationSpec {
+        restriction: Some(Restriction::WeekdayAndTimeOfDay(vec![WeekdayWindow {
+            start_day: Weekday::Fri,
+            start: clock("18:00"),
+            end_day: Weekday::Mon,
+            end: clock("09:00"),
+        }])),
+        ..spec(
+            "weekend",
+            RotationKind::Weekly,
+            at(BERLIN, "2026-07-10 18:00"),
+            &["ann", "wes"],
+        )
+    };
+    let (from, to) = (
+        at(BERLIN, "2026-07-06 09:00"),
+        at(BERLIN, "2026-07-13 09:00"),
+    );
+    // Ann is away Wednesday to Saturday noon, Cid covers; a later entry for Saturday leaves
+    // her weekend shift uncovered instead.
+    let vacation = TimeOff::new(
+        "ann",
+        at(BERLIN, "2026-07-08 00:00"),
+        at(BERLIN, "2026-07-11 12:00"),
+        Some("cid".into()),
+    )
+    .expect("valid");
+    let saturday = TimeOff::new(
+        "ann",
+        at(BERLIN, "2026-07-11 00:00"),
+        at(BERLIN, "2026-07-12 00:00"),
+        None,
+    )
+    .expect("valid");
+
+    let layered = schedule(
+        BERLIN,
+        ScheduleMode::Layered,
+        vec![weekday.clone(), weekend.clone()],
+        vec![],
+    )
+    .with_time_off(vec![vacation.clone(), saturday.clone()]);
+    assert_eq!(
+        lines(BERLIN, &layered.final_timeline(from, to)),
+        [
+            "2026-07-06 09:00 CEST → 2026-07-08 00:00 CEST ann @weekday",
+            "2026-07-08 00:00 CEST → 2026-07-10 18:00 CEST cid* @weekday",
+            "2026-07-10 18:00 CEST → 2026-07-11 00:00 CEST cid* @weekend",
+            // Nobody on the weekend layer: the weekday layer (Ann, away, so nobody there
+            // either) leaves Saturday uncovered; Sunday Ann is back.
+            "2026-07-12 00:00 CEST → 2026-07-13 09:00 CEST ann @weekend",
+        ]
+    );
+    assert!(layered
+        .on_call_at(at(BERLIN, "2026-07-11 15:00"))
+        .is_empty());
+    assert_eq!(
+        layered.on_call_at(at(BERLIN, "2026-07-09 12:00")),
+        names(&["cid"])
+    );
+    // The base timeline is the rotations by themselves; the replacement shows as an override.
+    assert_eq!(
+        lines(BERLIN, &layered.override_timeline(from, to)),
+        [
+            "2026-07-08 00:00 CEST → 2026-07-11 00:00 CEST cid* @weekday",
+            "2026-07-10 18:00 CEST → 2026-07-11 00:00 CEST cid* @weekend",
+        ]
+    );
+
+    // Cumulative: Wes's weekend shift is untouched; only Ann's time changes hands.
+    let s = schedule(
+        BERLIN,
+        ScheduleMode::Cumulative,
+        vec![
+            weekday,
+            RotationSpec {
+                participants: participants(&["wes", "ann"]),
+                ..weekend
+            },
+        ],
+        vec![],
+    )
+    .with_time_off(vec![vacation]);
+    assert_eq!(
+        s.on_call_at(at(BERLIN, "2026-07-10 20:00")),
+        names(&["cid", "wes"])
+    );
+    assert_eq!(
+        s.on_call_per_rotation_at(at(BERLIN, "2026-07-09 12:00"))[0],
+        RotationOnCall {
+            rotation: "weekday".into(),
+            user: Some("cid".into()),
+            in_effect: true,
+            is_override: true,
+        }
+    );
+    // After the time off ends, Ann is back.
+    assert_eq!(
+        s.on_call_at(at(BERLIN, "2026-07-11 12:00")),
+        names(&["ann", "wes"])
+    );
+}
+
+#[test]
+fn a_schedule_wide_override_for_someone_away_stops_counting() {
+    let primary = spec(
+        "primary",
+        RotationKind::Daily,
+        at(NEW_YORK, "2026-06-01 09:00"),
+        &["alice", "bob"],
+    );
+    let (noon, three) = (
+        at(NEW_YORK, "2026-06-02 12:00"),
+        at(NEW_YORK, "2026-06-02 15:00"),
+    );
+    let carol = Override::new(Participant::user("carol"), noon, three, None).expect("valid");
+    let away = TimeOff::new("carol", noon, at(NEW_YORK, "2026-06-02 13:00"), None).expect("valid");
+    let s = schedule(
+        NEW_YORK,
+        ScheduleMode::Cumulative,
+        vec![primary],
+        vec![carol],
+    )
+    .with_time_off(vec![away]);
+    assert_eq!(
+        lines(
+            NEW_YORK,
+            &s.final_timeline(
+                at(NEW_YORK, "2026-06-02 09:00"),
+                at(NEW_YORK, "2026-06-02 18:00")
+            )
+        ),
+        [
+            "2026-06-02 09:00 EDT → 2026-06-02 13:00 EDT bob @primary",
+            "2026-06-02 13:00 EDT → 2026-06-02 15:00 EDT carol* @schedule",
+            "2026-06-02 15:00 EDT → 2026-06-02 18:00 EDT bob @primary",
+        ]
+    );
+    assert_eq!(
+        s.on_call_at(at(NEW_YORK, "2026-06-02 12:30")),
+        names(&["bob"])
+    );
+    assert_eq!(
+        s.on_call_at(at(NEW_YORK, "2026-06-02 13:30")),
+        names(&["carol"])
+    );
+}

@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use super::rotation::Turns;
 use super::zone::clamp;
-use super::{Schedule, ScheduleMode};
+use super::{Schedule, ScheduleMode, TimeOff};
 
 /// Someone on call for `[start, end)`.
 ///
@@ -131,6 +131,56 @@ fn overlay<'a>(segs: &mut Vec<Seg<'a>>, piece: Seg<'a>) {
     segs.splice(lo..hi, replacement);
 }
 
+/// `segs` with the time of every holder who is away handed to their replacement (marked as an
+/// override), or without one to nobody: a gap when `keep_gaps` (a rotation stays in effect, so a
+/// lower layer can show through), else no segment at all (a schedule-wide override stops
+/// counting). Where a user's time offs overlap, the later one wins.
+fn apply_time_off<'a>(
+    segs: Vec<Seg<'a>>,
+    time_off: &'a [TimeOff],
+    keep_gaps: bool,
+) -> Vec<Seg<'a>> {
+    if time_off.is_empty() {
+        return segs;
+    }
+    let mut out = Vec::with_capacity(segs.len());
+    for seg in segs {
+        let Some(user) = seg.who else {
+            out.push(seg);
+            continue;
+        };
+        let away: Vec<&TimeOff> = time_off
+            .iter()
+            .filter(|o| o.user() == user && o.start() < seg.end && seg.start < o.end())
+            .collect();
+        if away.is_empty() {
+            out.push(seg);
+            continue;
+        }
+        let mut bounds = vec![seg.start, seg.end];
+        for o in &away {
+            bounds.extend([o.start().max(seg.start), o.end().min(seg.end)]);
+        }
+        bounds.sort_unstable();
+        bounds.dedup();
+        for pair in bounds.windows(2) {
+            let (start, end) = (pair[0], pair[1]);
+            let piece = match away.iter().rev().find(|o| o.covers(start)) {
+                None => Seg { start, end, ..seg },
+                Some(o) if o.replacement().is_some() || keep_gaps => Seg {
+                    start,
+                    end,
+                    who: o.replacement(),
+                    is_override: true,
+                },
+                Some(_) => continue,
+            };
+            out.push(piece);
+        }
+    }
+    out
+}
+
 /// Periods for the segments with a holder that `keep` accepts, adjacent equal ones merged.
 fn to_periods(
     segs: &[Seg<'_>],
@@ -167,9 +217,10 @@ fn sort_by_start(periods: &mut [Period]) {
 
 /// Everything the timelines of one window are built from.
 struct Layers<'a> {
-    /// Per rotation, where it is in effect and who holds it, rotation overrides applied.
+    /// Per rotation, where it is in effect and who holds it, rotation overrides and time off
+    /// applied.
     rotations: Vec<Vec<Seg<'a>>>,
-    /// Overrides of the whole schedule, later ones on top.
+    /// Overrides of the whole schedule, later ones on top, time off applied.
     schedule_wide: Vec<Seg<'a>>,
 }
 
@@ -206,6 +257,10 @@ impl Schedule {
                 }
             }
         }
+        for segs in &mut rotations {
+            *segs = apply_time_off(std::mem::take(segs), &self.time_off, true);
+        }
+        let schedule_wide = apply_time_off(schedule_wide, &self.time_off, false);
         Layers {
             rotations,
             schedule_wide,
@@ -229,8 +284,9 @@ impl Schedule {
 
     /// Where overrides actually take effect in `[from, to)`, after later overrides have won over
     /// earlier ones: rotation overrides only where their rotation is in effect (with
-    /// `rotation: Some`), schedule overrides over their whole window (`rotation: None`). An
-    /// override to nobody leaves no period.
+    /// `rotation: Some`), schedule overrides over their whole window (`rotation: None`), and
+    /// replacements for time off where the absent user would have been. An override to nobody
+    /// leaves no period.
     pub fn override_timeline(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Vec<Period> {
         let (from, to) = (clamp(from), clamp(to));
         let layers = self.layers(from, to);

@@ -39,6 +39,13 @@ pub fn parse_time_zone(name: &str) -> Result<Tz, ScheduleError> {
         .map_err(|_| ScheduleError::UnknownTimeZone(name.to_string()))
 }
 
+/// The instant at which the wall clock of `tz` shows `local`, for input written in local time
+/// (a config file's `start: 2026-01-05 09:00`). A time that does not exist moves forward to the
+/// moment the clocks jump; a time that exists twice takes the earlier instant.
+pub fn wall_clock_instant(tz: &Tz, local: NaiveDateTime) -> DateTime<Utc> {
+    resolve_local(tz, local)
+}
+
 /// Refuses instants outside [`MIN_INSTANT`, `MAX_INSTANT`] so that the maths never overflows.
 pub(crate) fn check_range(what: &str, at: DateTime<Utc>) -> Result<(), ScheduleError> {
     if (MIN_INSTANT..=MAX_INSTANT).contains(&at) {

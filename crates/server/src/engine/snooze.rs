@@ -18,9 +18,12 @@ pub async fn run(
     writer: Writer,
     clock: Arc<dyn Clock>,
     wake: Arc<Notify>,
-    stop: Arc<Notify>,
+    mut stop: tokio::sync::watch::Receiver<bool>,
 ) {
     loop {
+        if *stop.borrow() {
+            return;
+        }
         let notified = wake.notified();
         tokio::pin!(notified);
         notified.as_mut().enable();
@@ -37,7 +40,7 @@ pub async fn run(
         tokio::select! {
             _ = clock.sleep_until(next) => {}
             _ = &mut notified => {}
-            _ = stop.notified() => return,
+            _ = stop.changed() => return,
         }
     }
 }

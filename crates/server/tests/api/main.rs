@@ -1,0 +1,8 @@
+//! The API suite: a real server over HTTP, on every backend. One test binary (each extra one
+//! is another slow link on 2 cores); modules by surface.
+
+mod helpers;
+
+mod alerts;
+mod errors;
+mod lifecycle;
