@@ -166,12 +166,21 @@ pub struct IntegrationConfig {
     pub api_key_file: Option<String>,
     #[serde(default)]
     pub team: Option<String>,
+    /// Default priority for alerts from this integration. Kept as text and checked in
+    /// `validate`, so a wrong value is reported on its own line with its field name.
     #[serde(default)]
-    pub priority: Option<Priority>,
+    pub priority: Option<String>,
     #[serde(default)]
     pub tags: Vec<String>,
     #[serde(default = "yes")]
     pub enabled: bool,
+}
+
+impl IntegrationConfig {
+    /// The validated default priority (`Config::parse` has already refused a bad one).
+    pub fn default_priority(&self) -> Option<Priority> {
+        self.priority.as_deref().and_then(|p| p.parse().ok())
+    }
 }
 
 fn yes() -> bool {
@@ -614,6 +623,14 @@ impl Config {
                 ),
                 _ => {}
             }
+            if let Some(p) = &i.priority {
+                if let Err(e) = p.parse::<Priority>() {
+                    err(
+                        &format!("priority: {p}"),
+                        format!("integration {:?}: priority: {e}", i.name),
+                    );
+                }
+            }
             if let Some(team) = &i.team {
                 if !teams.contains(&team.to_lowercase()) {
                     err(
@@ -807,7 +824,7 @@ integrations:
         assert_eq!(c.users.len(), 2);
         assert_eq!(c.users[1].role, Role::User);
         assert_eq!(c.teams[0].members[1].role(), "admin");
-        assert_eq!(c.integrations[0].priority, Some(Priority::P2));
+        assert_eq!(c.integrations[0].default_priority(), Some(Priority::P2));
         assert!(c.integrations[0].enabled);
     }
 
@@ -842,10 +859,14 @@ integrations:
         );
         assert_eq!(errs[0].line, Some(1));
         let errs = Config::parse(
-            "integrations:\n  - {name: a, type: api, api_key: abcdefghij, priority: P7}\n",
+            "integrations:\n  - name: a\n    type: api\n    api_key: abcdefghij\n    priority: P7\n",
         )
         .unwrap_err();
-        assert_eq!(errs[0].line, Some(2));
+        assert_eq!(errs[0].line, Some(5));
+        assert!(
+            errs[0].message.contains("priority: should be one of"),
+            "{errs:?}"
+        );
     }
 
     #[test]
@@ -946,58 +967,55 @@ time_off:
 
     #[test]
     fn schedule_errors_point_at_the_offending_line() {
-        let bad = SCHEDULES
-            .replace("time_zone: Europe/Berlin", "time_zone: Europe/Atlantis")
-            .replace(
-                "start: 2026-01-09T17:00:00Z",
-                "start: 2026-01-09T17:00:00Z\n        end: 2026-01-01",
-            )
-            .replace("end: 2026-12-31\n", "")
-            .replace(
-                "start: \"21:00\", end: \"09:00\"",
-                "start: \"25:00\", end: \"09:00\"",
-            )
-            .replace(
-                "participants: [bob@example.com]\n        time_restriction: {",
-                "participants: []\n        time_restriction: {",
-            )
-            .replace("rotations: [weekly]}", "rotations: [monthly]}")
-            .replace(
-                "replacement: bob@example.com",
-                "replacement: carol@example.com",
+        let text = r#"
+users:
+  - username: alice@example.com
+schedules:
+  - name: one
+    time_zone: Europe/Atlantis
+    rotations:
+      - {name: weekly, type: weekly, start: 2026-01-05 09:00, participants: [alice@example.com]}
+  - name: two
+    rotations:
+      - {name: weekly, type: weekly, start: 2026-01-05 09:00, participants: [alice@example.com]}
+      - name: backwards
+        type: daily
+        start: 2026-02-01 09:00
+        end: 2026-01-01 09:00
+        participants: [alice@example.com]
+  - name: three
+    rotations:
+      - name: weekly
+        type: daily
+        start: 2026-01-05 09:00
+        participants: [alice@example.com]
+        time_restriction: {type: time-of-day, start: "25:00", end: "09:00"}
+  - name: four
+    rotations:
+      - {name: weekly, type: weekly, start: soon, participants: [alice@example.com]}
+time_off:
+  - {user: alice@example.com, start: 2026-07-01, end: 2026-07-15}
+  - {user: alice@example.com, start: 2026-08-01, end: 2026-08-15, replacement: carol@example.com}
+"#;
+        let errs = Config::parse(text).unwrap_err();
+        let all: Vec<String> = errs.iter().map(|e| e.to_string()).collect();
+        let expect = [
+            (
+                "line 6:",
+                "schedule \"one\": unknown time zone `Europe/Atlantis`",
+            ),
+            ("line 12:", "rotation `backwards` ends at"),
+            ("line 23:", "hour 25 is outside 0–24"),
+            ("line 26:", "`soon` is not a time"),
+            ("line 29:", "replacement \"carol@example.com\""),
+        ];
+        for (line, what) in expect {
+            assert!(
+                all.iter().any(|e| e.starts_with(line) && e.contains(what)),
+                "{line} {what}: {all:#?}"
             );
-        let errs = Config::parse(&bad).unwrap_err();
-        let all: Vec<String> = errs.iter().map(|e| e.to_string()).collect();
-        let line_of = |needle: &str| {
-            bad.lines()
-                .position(|l| l.contains(needle))
-                .map(|i| i + 1)
-                .unwrap()
-        };
-        let find = |what: &str| {
-            errs.iter()
-                .find(|e| e.message.contains(what))
-                .unwrap_or_else(|| panic!("no error about {what}: {all:#?}"))
-        };
-        assert_eq!(
-            find("Europe/Atlantis").line,
-            Some(line_of("Europe/Atlantis"))
-        );
-        // The zone error stops the first schedule's maths; the second one is still checked.
-        assert_eq!(find("hour 25").line, Some(line_of("25:00")), "{all:#?}");
-        assert_eq!(
-            find("carol@example.com").line,
-            Some(line_of("carol@example.com"))
-        );
-        assert!(find("carol@example.com").message.starts_with("time_off"));
-        let fixed_zone = bad.replace("Europe/Atlantis", "Europe/Berlin");
-        let errs = Config::parse(&fixed_zone).unwrap_err();
-        let all: Vec<String> = errs.iter().map(|e| e.to_string()).collect();
-        assert!(
-            all.iter().any(|e| e.contains("not after its start")
-                && e.starts_with(&format!("line {}:", line_of("name: weekend")))),
-            "{all:#?}"
-        );
+        }
+        assert_eq!(errs.len(), expect.len(), "{all:#?}");
     }
 
     #[test]

@@ -134,7 +134,7 @@ fn directory(c: &Config, text: &str, base_dir: &Path) -> Result<DirectorySpec, V
                 kind: i.kind.as_str().to_string(),
                 key_hash: crate::keys::hash_key(&key),
                 team: i.team.clone(),
-                default_priority: i.priority,
+                default_priority: i.default_priority(),
                 default_tags: i.tags.clone(),
                 enabled: i.enabled,
             });

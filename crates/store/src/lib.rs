@@ -70,7 +70,7 @@ macro_rules! dispatch {
 impl Store {
     /// Opens (creating if needed) the database at `url` and brings its schema up to date.
     /// `sqlite://PATH` (or `sqlite::memory:`) or `postgres://…`.
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn connect(url: &str) -> Result<Store> {
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             let opts = PgConnectOptions::from_str(url)?;
@@ -137,12 +137,12 @@ impl Store {
 
     /// Makes the database hold exactly the users, teams and integrations the config declares
     /// (objects created through the API are left alone).
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn apply_directory(&self, d: &DirectorySpec, now: i64) -> Result<()> {
         dispatch!(self, m, pool => m::apply_directory(pool, d, now).await)
     }
 
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn integration_by_key_hash(&self, key_hash: &str) -> Result<Option<Integration>> {
         dispatch!(self, m, pool => m::integration_by_key_hash(pool, key_hash).await)
     }
@@ -165,7 +165,7 @@ impl Store {
     /// Applies write operations in order in one transaction (group commit). Each operation's
     /// outcome is recorded under its request id in the same transaction. If the batch fails as a
     /// whole, each operation is retried alone so that one bad operation cannot sink the others.
-    #[tracing::instrument(skip_all, fields(ops = ops.len()))]
+    #[tracing::instrument(level = "debug", skip_all, fields(ops = ops.len()))]
     pub async fn write_batch(&self, ops: &[WriteOp]) -> Vec<Result<Outcome>> {
         dispatch!(self, m, pool => {
             match m::write_batch(pool, ops).await {
@@ -188,7 +188,7 @@ impl Store {
 
     // ---- alerts: reads ----
 
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn get_alert(
         &self,
         ident: &Identifier,
@@ -197,12 +197,12 @@ impl Store {
         dispatch!(self, m, pool => m::get_alert(pool, ident, scope).await)
     }
 
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn list_alerts(&self, q: &ListQuery) -> Result<Vec<StoredAlert>> {
         dispatch!(self, m, pool => m::list_alerts(pool, q).await)
     }
 
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn count_alerts(
         &self,
         query: &klaxon_core::query::Query,
