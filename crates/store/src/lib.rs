@@ -67,6 +67,21 @@ macro_rules! dispatch {
     };
 }
 
+/// Errors that a retry of the same transaction can get past: deadlocks, serialization
+/// failures, and an alias opened concurrently by another writer (the retry then sees it and
+/// de-duplicates).
+fn is_transient(e: &StoreError) -> bool {
+    let StoreError::Db(sqlx::Error::Database(d)) = e else {
+        return false;
+    };
+    match d.code().as_deref() {
+        Some("40P01") | Some("40001") => true,
+        Some("23505") => d.constraint() == Some("alerts_open_alias"),
+        Some("5") | Some("6") => true, // SQLITE_BUSY, SQLITE_LOCKED
+        _ => false,
+    }
+}
+
 impl Store {
     /// Opens (creating if needed) the database at `url` and brings its schema up to date.
     /// `sqlite://PATH` (or `sqlite::memory:`) or `postgres://…`.
@@ -168,7 +183,18 @@ impl Store {
     #[tracing::instrument(level = "debug", skip_all, fields(ops = ops.len()))]
     pub async fn write_batch(&self, ops: &[WriteOp]) -> Vec<Result<Outcome>> {
         dispatch!(self, m, pool => {
-            match m::write_batch(pool, ops).await {
+            let mut attempt = 0;
+            let first = loop {
+                match m::write_batch(pool, ops).await {
+                    Err(e) if attempt < 4 && is_transient(&e) => {
+                        attempt += 1;
+                        tracing::debug!(error = %e, attempt, "write batch: transient conflict, retrying");
+                        tokio::time::sleep(Duration::from_millis(2 << attempt)).await;
+                    }
+                    other => break other,
+                }
+            };
+            match first {
                 Ok(outcomes) => outcomes.into_iter().map(Ok).collect(),
                 Err(batch_err) if ops.len() == 1 => vec![Err(batch_err)],
                 Err(_) => {

@@ -393,28 +393,223 @@ macro_rules! backend {
             pub async fn write_batch(pool: &Pool, ops: &[WriteOp]) -> Result<Vec<Outcome>> {
                 let mut tx: Tx = begin_write(pool).await?;
                 let mut out = Vec::with_capacity(ops.len());
-                for op in ops {
-                    let outcome = match &op.kind {
-                        WriteKind::Create(new) => create(&mut tx, op, new).await?,
-                        WriteKind::Act { target, action, note } => act(&mut tx, op, target, action, note.as_deref()).await?,
-                    };
-                    sqlx::query("INSERT INTO alert_requests (request_id, action, success, status, alert_id, alias, integration_id, processed_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
-                        .bind(&op.request_id).bind(&outcome.action).bind(outcome.success).bind(&outcome.status)
-                        .bind(&outcome.alert_id).bind(&outcome.alias).bind(&op.integration_id).bind(op.now)
-                        .execute(&mut *tx).await?;
-                    out.push(outcome);
+                let is_create = |o: &WriteOp| matches!(o.kind, WriteKind::Create(_));
+                let mut i = 0;
+                while i < ops.len() {
+                    if is_create(&ops[i]) {
+                        // A run of creates is written with a handful of multi-row statements.
+                        let end = ops[i..].iter().position(|o| !is_create(o)).map_or(ops.len(), |p| i + p);
+                        out.extend(create_run(&mut tx, &ops[i..end]).await?);
+                        i = end;
+                    } else if let WriteKind::Act { target, action, note } = &ops[i].kind {
+                        out.push(act(&mut tx, &ops[i], target, action, note.as_deref()).await?);
+                        i += 1;
+                    }
+                }
+                for chunk in ops.iter().zip(&out).collect::<Vec<_>>().chunks(500) {
+                    let mut qb = sqlx::QueryBuilder::<DB>::new("INSERT INTO alert_requests (request_id, action, success, status, alert_id, alias, integration_id, processed_at) ");
+                    qb.push_values(chunk, |mut b, (op, o)| {
+                        b.push_bind(&op.request_id).push_bind(&o.action).push_bind(o.success).push_bind(&o.status)
+                            .push_bind(&o.alert_id).push_bind(&o.alias).push_bind(&op.integration_id).push_bind(op.now);
+                    });
+                    qb.build().execute(&mut *tx).await?;
                 }
                 tx.commit().await?;
                 Ok(out)
             }
 
-            async fn next_tiny_id(tx: &mut Tx) -> Result<i64> {
-                let sql = match DIALECT {
-                    Dialect::Sqlite => "UPDATE counters SET value = value + 1 WHERE name = 'alert_tiny_id' RETURNING value",
-                    Dialect::Postgres => "SELECT nextval('alert_tiny_id_seq')",
+            /// Reserves `n` consecutive tiny ids.
+            async fn next_tiny_ids(tx: &mut Tx, n: i64) -> Result<Vec<i64>> {
+                if n == 0 {
+                    return Ok(vec![]);
+                }
+                match DIALECT {
+                    Dialect::Sqlite => {
+                        let (last,): (i64,) = sqlx::query_as("UPDATE counters SET value = value + $1 WHERE name = 'alert_tiny_id' RETURNING value")
+                            .bind(n).fetch_one(&mut **tx).await?;
+                        Ok((last - n + 1..=last).collect())
+                    }
+                    Dialect::Postgres => {
+                        let rows: Vec<(i64,)> = sqlx::query_as("SELECT nextval('alert_tiny_id_seq') FROM generate_series(1, $1)")
+                            .bind(n).fetch_all(&mut **tx).await?;
+                        Ok(rows.into_iter().map(|(v,)| v).collect())
+                    }
+                }
+            }
+
+            /// Writes a run of creates: one lookup of the open alerts with these aliases, then
+            /// multi-row inserts. Repeats of an alias, in the database or earlier in the run,
+            /// count up instead of creating.
+            async fn create_run(tx: &mut Tx, ops: &[WriteOp]) -> Result<Vec<Outcome>> {
+                let news: Vec<&NewAlert> = ops.iter().filter_map(|o| match &o.kind { WriteKind::Create(n) => Some(n.as_ref()), _ => None }).collect();
+                let mut aliases: Vec<&str> = news.iter().map(|n| n.alias.as_str()).collect();
+                aliases.sort_unstable();
+                aliases.dedup();
+                // alias -> (alert, created in this run?, changed?)
+                let mut open: std::collections::HashMap<String, (Alert, bool, bool)> = std::collections::HashMap::new();
+                let lock = if DIALECT == Dialect::Postgres { " FOR UPDATE" } else { "" };
+                for chunk in aliases.chunks(500) {
+                    let mut qb = sqlx::QueryBuilder::<DB>::new(format!("SELECT {ALERT_COLS} FROM alerts a WHERE a.status = 'open' AND a.alias IN ("));
+                    let mut sep = qb.separated(", ");
+                    for a in chunk {
+                        sep.push_bind(*a);
+                    }
+                    // A fixed lock order keeps concurrent batches from deadlocking.
+                    qb.push(") ORDER BY a.alias").push(lock);
+                    let rows: Vec<AlertRow> = qb.build_query_as().fetch_all(&mut **tx).await?;
+                    for r in rows {
+                        let a = r.into_alert()?;
+                        open.insert(a.alias.clone(), (a, false, false));
+                    }
+                }
+                let fresh = {
+                    let mut seen = std::collections::HashSet::new();
+                    news.iter().filter(|n| !open.contains_key(&n.alias) && seen.insert(n.alias.as_str())).count()
                 };
-                let (v,): (i64,) = sqlx::query_as(sql).fetch_one(&mut **tx).await?;
-                Ok(v)
+                let mut tiny_ids = next_tiny_ids(tx, fresh as i64).await?.into_iter();
+
+                let mut cache: std::collections::HashMap<String, Option<Responder>> = std::collections::HashMap::new();
+                let mut logs: Vec<(String, &'static str, String, String, i64)> = Vec::new();
+                let mut notes: Vec<(String, String, String, i64)> = Vec::new();
+                let mut order: Vec<String> = Vec::new();
+                let mut out = Vec::with_capacity(ops.len());
+                for (op, new) in ops.iter().zip(&news) {
+                    let owner = log_owner(op);
+                    if let Some((alert, _, changed)) = open.get_mut(&new.alias) {
+                        let l = lifecycle::occurred_again(alert, &op.actor, op.now);
+                        *changed = true;
+                        logs.push((alert.id.clone(), l.kind, l.text, owner, op.now));
+                        out.push(Outcome { success: true, status: "Alert is de-duplicated".into(), action: "Create".into(), alert_id: alert.id.clone(), alias: alert.alias.clone(), deduplicated: true });
+                        continue;
+                    }
+                    let mut responders = Vec::new();
+                    let mut missing = Vec::new();
+                    if let Some(team_id) = &op.team_id {
+                        let r = ResponderRef { kind: ResponderKind::Team, id: Some(team_id.clone()), name: None, username: None };
+                        resolve_cached(tx, &mut cache, &r, &mut responders, &mut missing).await?;
+                        missing.clear();
+                    }
+                    for r in &new.responders {
+                        resolve_cached(tx, &mut cache, r, &mut responders, &mut missing).await?;
+                    }
+                    let mut visible_to = Vec::new();
+                    for r in &new.visible_to {
+                        resolve_cached(tx, &mut cache, r, &mut visible_to, &mut missing).await?;
+                    }
+                    let id = new_id();
+                    let tiny_id = tiny_ids.next().ok_or_else(|| StoreError::Corrupt("tiny id reservation ran short".into()))?;
+                    let alert = Alert {
+                        id: id.clone(),
+                        tiny_id,
+                        alias: new.alias.clone(),
+                        message: new.message.clone(),
+                        description: new.description.clone(),
+                        status: Status::Open,
+                        acknowledged: false,
+                        is_seen: false,
+                        snoozed: false,
+                        snoozed_until: None,
+                        count: 1,
+                        priority: new.priority,
+                        source: new.source.clone(),
+                        owner: String::new(),
+                        entity: new.entity.clone(),
+                        tags: new.tags.clone(),
+                        details: new.details.clone(),
+                        actions: new.actions.clone(),
+                        responders,
+                        visible_to,
+                        integration_id: op.integration_id.clone(),
+                        integration_name: op.integration_name.clone(),
+                        integration_type: op.integration_type.clone(),
+                        created_at: op.now,
+                        updated_at: op.now,
+                        last_occurred_at: op.now,
+                        ack_time: None,
+                        close_time: None,
+                        acknowledged_by: None,
+                        closed_by: None,
+                    };
+                    logs.push((id.clone(), "system", format!("Alert created via {}[{}] with message {:?}", op.actor.via, op.integration_name, alert.message), owner.clone(), op.now));
+                    if !missing.is_empty() {
+                        logs.push((id.clone(), "system", format!("Responders not found and ignored: {}", missing.join(", ")), owner.clone(), op.now));
+                    }
+                    if let Some(note) = &new.note {
+                        notes.push((id.clone(), note.clone(), owner, op.now));
+                    }
+                    out.push(Outcome { success: true, status: "Created alert".into(), action: "Create".into(), alert_id: id, alias: alert.alias.clone(), deduplicated: false });
+                    order.push(alert.alias.clone());
+                    open.insert(alert.alias.clone(), (alert, true, false));
+                }
+
+                let created: Vec<&Alert> = order.iter().filter_map(|a| open.get(a).map(|(al, _, _)| al)).collect();
+                for chunk in created.chunks(200) {
+                    let mut qb = sqlx::QueryBuilder::<DB>::new("INSERT INTO alerts (id, tiny_id, alias, message, description, status, acknowledged, is_seen, snoozed, snoozed_until, count, priority, source, owner, entity, tags, details, actions, responders, visible_to, team_ids, integration_id, integration_name, integration_type, created_at, updated_at, last_occurred_at) ");
+                    qb.push_values(chunk, |mut b, a| {
+                        b.push_bind(a.id.clone()).push_bind(a.tiny_id).push_bind(a.alias.clone()).push_bind(a.message.clone()).push_bind(a.description.clone())
+                            .push_bind("open").push_bind(false).push_bind(false).push_bind(false).push_bind(None::<i64>).push_bind(a.count)
+                            .push_bind(a.priority.as_str()).push_bind(a.source.clone()).push_bind("").push_bind(a.entity.clone())
+                            .push_bind(json(&a.tags)).push_bind(json(&a.details)).push_bind(json(&a.actions))
+                            .push_bind(responders_to_json(&a.responders)).push_bind(responders_to_json(&a.visible_to)).push_bind(json(&a.team_ids()))
+                            .push_bind(a.integration_id.clone()).push_bind(a.integration_name.clone()).push_bind(a.integration_type.clone())
+                            .push_bind(a.created_at).push_bind(a.updated_at).push_bind(a.last_occurred_at);
+                    });
+                    qb.build().execute(&mut **tx).await?;
+                }
+                for (alert, created_now, changed) in open.values() {
+                    if *changed && !*created_now {
+                        sqlx::query("UPDATE alerts SET count = $2, last_occurred_at = $3, updated_at = $4 WHERE id = $1")
+                            .bind(&alert.id).bind(alert.count).bind(alert.last_occurred_at).bind(alert.updated_at)
+                            .execute(&mut **tx).await?;
+                    }
+                }
+                for chunk in logs.chunks(500) {
+                    let mut qb = sqlx::QueryBuilder::<DB>::new("INSERT INTO alert_logs (alert_id, kind, log, owner, created_at) ");
+                    qb.push_values(chunk, |mut b, (alert_id, kind, log, owner, at)| {
+                        b.push_bind(alert_id).push_bind(*kind).push_bind(log).push_bind(owner).push_bind(*at);
+                    });
+                    qb.build().execute(&mut **tx).await?;
+                }
+                for (alert_id, note, owner, at) in &notes {
+                    insert_note(tx, alert_id, note, owner, *at).await?;
+                }
+                for a in created {
+                    if !a.responders.is_empty() {
+                        add_recipients(tx, a, a.created_at).await?;
+                    }
+                }
+                Ok(out)
+            }
+
+            async fn resolve_cached(
+                tx: &mut Tx,
+                cache: &mut std::collections::HashMap<String, Option<Responder>>,
+                r: &ResponderRef,
+                into: &mut Vec<Responder>,
+                missing: &mut Vec<String>,
+            ) -> Result<()> {
+                let key = format!("{:?}|{:?}|{:?}|{:?}", r.kind, r.id, r.name, r.username);
+                let found = match cache.get(&key) {
+                    Some(v) => v.clone(),
+                    None => {
+                        let v = resolve(tx, r).await?;
+                        cache.insert(key, v.clone());
+                        v
+                    }
+                };
+                match found {
+                    Some(res) => {
+                        if !into.iter().any(|x| x.kind == res.kind && x.id == res.id) {
+                            into.push(res);
+                        }
+                    }
+                    None => missing.push(format!(
+                        "{} {}",
+                        r.kind.as_str(),
+                        r.username.clone().or(r.name.clone()).or(r.id.clone()).unwrap_or_default()
+                    )),
+                }
+                Ok(())
             }
 
             /// Resolves a responder reference to a stored team or user. Escalations and
@@ -444,24 +639,6 @@ macro_rules! backend {
                 }
             }
 
-            async fn resolve_all(tx: &mut Tx, refs: &[ResponderRef], into: &mut Vec<Responder>, missing: &mut Vec<String>) -> Result<()> {
-                for r in refs {
-                    match resolve(tx, r).await? {
-                        Some(res) => {
-                            if !into.iter().any(|x| x.kind == res.kind && x.id == res.id) {
-                                into.push(res);
-                            }
-                        }
-                        None => missing.push(format!(
-                            "{} {}",
-                            r.kind.as_str(),
-                            r.username.clone().or(r.name.clone()).or(r.id.clone()).unwrap_or_default()
-                        )),
-                    }
-                }
-                Ok(())
-            }
-
             async fn load_for_update(tx: &mut Tx, where_sql: &str, bind: &Bind, scope: &Scope) -> Result<Option<Alert>> {
                 let (scope_sql, scope_binds) = scope_clause(scope, DIALECT, 2);
                 let lock = if DIALECT == Dialect::Postgres { " FOR UPDATE" } else { "" };
@@ -487,97 +664,6 @@ macro_rules! backend {
                     .bind(alert_id).bind(note).bind(owner).bind(now)
                     .execute(&mut **tx).await?;
                 Ok(())
-            }
-
-            async fn create(tx: &mut Tx, op: &WriteOp, new: &NewAlert) -> Result<Outcome> {
-                let owner = log_owner(op);
-                // De-duplication: an open alert with this alias counts up instead.
-                if let Some(mut existing) = load_for_update(tx, "a.alias = $1 AND a.status = 'open'", &Bind::Text(new.alias.clone()), &Scope::global()).await? {
-                    let l = lifecycle::occurred_again(&mut existing, &op.actor, op.now);
-                    sqlx::query("UPDATE alerts SET count = $2, last_occurred_at = $3, updated_at = $4 WHERE id = $1")
-                        .bind(&existing.id).bind(existing.count).bind(existing.last_occurred_at).bind(existing.updated_at)
-                        .execute(&mut **tx).await?;
-                    insert_log(tx, &existing.id, l.kind, &l.text, &owner, op.now).await?;
-                    return Ok(Outcome {
-                        success: true,
-                        status: "Alert is de-duplicated".into(),
-                        action: "Create".into(),
-                        alert_id: existing.id,
-                        alias: existing.alias,
-                        deduplicated: true,
-                    });
-                }
-
-                let mut responders = Vec::new();
-                let mut missing = Vec::new();
-                if let Some(team_id) = &op.team_id {
-                    let row: Option<(String,)> = sqlx::query_as("SELECT name FROM teams WHERE id = $1").bind(team_id).fetch_optional(&mut **tx).await?;
-                    if let Some((name,)) = row {
-                        responders.push(Responder { kind: ResponderKind::Team, id: team_id.clone(), name });
-                    }
-                }
-                resolve_all(tx, &new.responders, &mut responders, &mut missing).await?;
-                let mut visible_to = Vec::new();
-                resolve_all(tx, &new.visible_to, &mut visible_to, &mut missing).await?;
-
-                let id = new_id();
-                let tiny_id = next_tiny_id(tx).await?;
-                let alert = Alert {
-                    id: id.clone(),
-                    tiny_id,
-                    alias: new.alias.clone(),
-                    message: new.message.clone(),
-                    description: new.description.clone(),
-                    status: Status::Open,
-                    acknowledged: false,
-                    is_seen: false,
-                    snoozed: false,
-                    snoozed_until: None,
-                    count: 1,
-                    priority: new.priority,
-                    source: new.source.clone(),
-                    owner: String::new(),
-                    entity: new.entity.clone(),
-                    tags: new.tags.clone(),
-                    details: new.details.clone(),
-                    actions: new.actions.clone(),
-                    responders,
-                    visible_to,
-                    integration_id: op.integration_id.clone(),
-                    integration_name: op.integration_name.clone(),
-                    integration_type: op.integration_type.clone(),
-                    created_at: op.now,
-                    updated_at: op.now,
-                    last_occurred_at: op.now,
-                    ack_time: None,
-                    close_time: None,
-                    acknowledged_by: None,
-                    closed_by: None,
-                };
-                sqlx::query("INSERT INTO alerts (id, tiny_id, alias, message, description, status, acknowledged, is_seen, snoozed, snoozed_until, count, priority, source, owner, entity, tags, details, actions, responders, visible_to, team_ids, integration_id, integration_name, integration_type, created_at, updated_at, last_occurred_at) \
-                             VALUES ($1, $2, $3, $4, $5, 'open', FALSE, FALSE, FALSE, NULL, 1, $6, $7, '', $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $18, $18)")
-                    .bind(&alert.id).bind(alert.tiny_id).bind(&alert.alias).bind(&alert.message).bind(&alert.description)
-                    .bind(alert.priority.as_str()).bind(&alert.source).bind(&alert.entity)
-                    .bind(json(&alert.tags)).bind(json(&alert.details)).bind(json(&alert.actions))
-                    .bind(responders_to_json(&alert.responders)).bind(responders_to_json(&alert.visible_to)).bind(json(&alert.team_ids()))
-                    .bind(&alert.integration_id).bind(&alert.integration_name).bind(&alert.integration_type).bind(op.now)
-                    .execute(&mut **tx).await?;
-                insert_log(tx, &id, "system", &format!("Alert created via {}[{}] with message {:?}", op.actor.via, op.integration_name, alert.message), &owner, op.now).await?;
-                if !missing.is_empty() {
-                    insert_log(tx, &id, "system", &format!("Responders not found and ignored: {}", missing.join(", ")), &owner, op.now).await?;
-                }
-                if let Some(note) = &new.note {
-                    insert_note(tx, &id, note, &owner, op.now).await?;
-                }
-                add_recipients(tx, &alert, op.now).await?;
-                Ok(Outcome {
-                    success: true,
-                    status: "Created alert".into(),
-                    action: "Create".into(),
-                    alert_id: id,
-                    alias: alert.alias,
-                    deduplicated: false,
-                })
             }
 
             /// The people an alert is for: user responders and members of team responders.
