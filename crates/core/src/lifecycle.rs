@@ -193,7 +193,7 @@ pub fn apply(
     actor: &Actor,
     now: Millis,
 ) -> Result<Vec<LogLine>, Refused> {
-    let by = format!("via {} by {}", actor.via, actor.user);
+    let by = format!("via {}[{}] by {}", actor.via, actor.source, actor.user);
     let open = alert.status == Status::Open;
     let need_open = |what: &str| {
         if open {
@@ -451,7 +451,7 @@ mod tests {
         let log = apply(&mut a, &Action::Close, &actor(), 121_000).unwrap();
         assert_eq!(a.status, Status::Closed);
         assert_eq!(a.close_time, Some(120_000));
-        assert_eq!(log[0].text, "Alert closed via API by alice");
+        assert_eq!(log[0].text, "Alert closed via API[prom] by alice");
         assert_eq!(
             apply(&mut a, &Action::Close, &actor(), 130_000),
             Err(Refused("Alert is already closed".into()))

@@ -247,7 +247,7 @@ async fn actions_change_the_alert_and_record_their_outcome() {
         let texts: Vec<&str> = logs.iter().map(|l| l.log.as_str()).collect();
         assert_eq!(texts.len(), 5, "{texts:?}");
         assert!(texts[0].starts_with("Alert created via API[prom]"));
-        assert_eq!(texts[4], "Alert closed via API by alice");
+        assert_eq!(texts[4], "Alert closed via API[test] by alice");
     }
 }
 

@@ -295,7 +295,10 @@ async fn every_action_is_applied_and_logged_with_its_actor() {
             .map(|l| l["log"].as_str().unwrap())
             .collect();
         assert_eq!(lines.len(), 15, "{lines:#?}");
-        assert_eq!(lines[1], "Alert acknowledged via API by alice@example.com");
+        assert_eq!(
+            lines[1],
+            "Alert acknowledged via API[global] by alice@example.com"
+        );
         assert!(lines
             .iter()
             .any(|l| l.contains("Action \"restart\" executed")));
