@@ -55,6 +55,10 @@ impl App {
             .apply_directory(&settings.directory, clock.now_ms())
             .await
             .context("applying users, teams and integrations from the config")?;
+        store
+            .apply_schedules(&settings.schedules, clock.now_ms())
+            .await
+            .context("applying schedules and time off from the config")?;
         let generated_key = if settings.directory.integrations.is_empty()
             && store.integration_count().await? == 0
         {

@@ -2,7 +2,11 @@
 //! declared objects into what the store applies.
 
 use klaxon_core::config::{Config, ConfigError};
-use klaxon_store::{DirectorySpec, IntegrationSpec, TeamSpec, UserSpec};
+use klaxon_core::schedule::parse_time_zone;
+use klaxon_store::{
+    DirectorySpec, IntegrationSpec, OverrideFields, RotationFields, ScheduleDecl,
+    ScheduleDirectory, ScheduleFields, TeamSpec, TimeOffFields, UserSpec,
+};
 use std::path::{Path, PathBuf};
 
 /// Everything `serve` needs, resolved.
@@ -15,6 +19,8 @@ pub struct Settings {
     pub public_url: Option<String>,
     pub opsgenie_prefix: String,
     pub directory: DirectorySpec,
+    /// Schedules and time off declared in the file (`schedules:`, `time_off:`).
+    pub schedules: ScheduleDirectory,
 }
 
 /// Problems found in a config file, each with its line when known.
@@ -75,6 +81,7 @@ impl Settings {
         let config = Config::parse(&text).map_err(fail)?;
         let base_dir = path.and_then(Path::parent).unwrap_or(Path::new("."));
         let directory = directory(&config, &text, base_dir).map_err(fail)?;
+        let schedules = schedule_directory(&config).map_err(fail)?;
         Ok(Settings {
             path: path.map(Path::to_path_buf),
             listen: listen.unwrap_or_else(|| config.listen().to_string()),
@@ -85,6 +92,7 @@ impl Settings {
                 .map(|u| u.trim_end_matches('/').to_string()),
             opsgenie_prefix: config.opsgenie_prefix(),
             directory,
+            schedules,
             config,
         })
     }
@@ -184,6 +192,111 @@ fn directory(c: &Config, text: &str, base_dir: &Path) -> Result<DirectorySpec, V
     })
 }
 
+/// The config's schedules and time off as the store applies them. `Config::parse` has checked
+/// every value already; a value refused here anyway is reported, never unwrapped.
+fn schedule_directory(c: &Config) -> Result<ScheduleDirectory, Vec<ConfigError>> {
+    let refused = |(value, message): (String, String)| ConfigError {
+        line: None,
+        message: format!("{value}: {message}"),
+    };
+    let ms = |t: chrono::DateTime<chrono::Utc>| t.timestamp_millis();
+    let mut errors = Vec::new();
+    let mut schedules = Vec::with_capacity(c.schedules.len());
+    for s in &c.schedules {
+        let tz = match parse_time_zone(&s.time_zone) {
+            Ok(tz) => tz,
+            Err(e) => {
+                errors.push(refused((s.time_zone.clone(), e.to_string())));
+                continue;
+            }
+        };
+        let mut rotations = Vec::with_capacity(s.rotations.len());
+        for r in &s.rotations {
+            match r.to_spec(&tz) {
+                Ok(spec) => rotations.push(RotationFields {
+                    name: spec.name,
+                    kind: spec.kind,
+                    length: spec.length,
+                    start: ms(spec.start),
+                    end: spec.end.map(ms),
+                    participants: spec
+                        .participants
+                        .iter()
+                        .map(|p| p.name().map(str::to_string))
+                        .collect(),
+                    restriction: spec.restriction,
+                }),
+                Err(e) => errors.push(refused(e)),
+            }
+        }
+        let mut overrides = Vec::with_capacity(s.overrides.len());
+        for (i, o) in s.overrides.iter().enumerate() {
+            match o.to_override(&tz) {
+                Ok(checked) => overrides.push(OverrideFields {
+                    // Config overrides are replaced wholesale on every start, so a positional
+                    // alias is stable enough.
+                    alias: o
+                        .alias
+                        .clone()
+                        .unwrap_or_else(|| format!("config-{}", i + 1)),
+                    user: checked.user().name().map(str::to_string),
+                    start: ms(checked.start()),
+                    end: ms(checked.end()),
+                    rotations: o.rotations.clone(),
+                }),
+                Err(e) => errors.push(refused(e)),
+            }
+        }
+        schedules.push(ScheduleDecl {
+            fields: ScheduleFields {
+                name: s.name.clone(),
+                description: s.description.clone().unwrap_or_default(),
+                time_zone: s.time_zone.trim().to_string(),
+                mode: s.mode,
+                enabled: s.enabled,
+                team: s.team.clone(),
+            },
+            rotations,
+            overrides,
+        });
+    }
+    let mut time_off = Vec::with_capacity(c.time_off.len());
+    for t in &c.time_off {
+        // Times without an offset are in the user's own zone.
+        let zone = c
+            .users
+            .iter()
+            .find(|u| u.username.eq_ignore_ascii_case(t.user.trim()))
+            .and_then(|u| u.time_zone.as_deref())
+            .unwrap_or("UTC");
+        let tz = match parse_time_zone(zone) {
+            Ok(tz) => tz,
+            Err(e) => {
+                errors.push(refused((zone.to_string(), e.to_string())));
+                continue;
+            }
+        };
+        match t.to_time_off(&tz) {
+            Ok(checked) => time_off.push(TimeOffFields {
+                user: checked.user().to_string(),
+                replacement: checked.replacement().map(str::to_string),
+                start: ms(checked.start()),
+                end: ms(checked.end()),
+                reason: t.reason.clone().unwrap_or_default(),
+            }),
+            Err(e) => errors.push(refused(e)),
+        }
+    }
+    if errors.is_empty() {
+        Ok(ScheduleDirectory {
+            schedules,
+            time_off,
+        })
+    } else {
+        Err(errors)
+    }
+}
+
 fn err_at(text: &str, needle: &str, message: String) -> ConfigError {
     ConfigError {
         line: text.lines().position(|l| l.contains(needle)).map(|i| i + 1),
@@ -231,6 +344,47 @@ mod tests {
         assert!(
             msg.contains("k.yaml:3:") && msg.contains("nope.txt"),
             "{msg}"
+        );
+    }
+
+    #[test]
+    fn declared_schedules_and_time_off_become_what_the_store_applies() {
+        let text = r#"
+users:
+  - {username: alice@example.com, time_zone: America/New_York}
+  - username: bob@example.com
+schedules:
+  - name: primary
+    time_zone: Europe/Berlin
+    rotations:
+      - {name: weekly, type: weekly, start: 2026-01-05 09:00, participants: [alice@example.com, none]}
+    overrides:
+      - {user: bob@example.com, start: 2026-01-06 09:00, end: 2026-01-06 17:00, rotations: [weekly]}
+      - {alias: quiet, user: none, start: 2026-01-07T00:00:00Z, end: 2026-01-07T06:00:00Z}
+time_off:
+  - {user: alice@example.com, start: 2026-07-01, end: 2026-07-15, replacement: bob@example.com}
+"#;
+        let config = Config::parse(text).unwrap();
+        let d = schedule_directory(&config).unwrap();
+        let s = &d.schedules[0];
+        assert_eq!(s.fields.time_zone, "Europe/Berlin");
+        // Local times are read in the schedule's zone: 09:00 in Berlin in January is 08:00Z.
+        assert_eq!(s.rotations[0].start, 1_767_600_000_000);
+        assert_eq!(
+            s.rotations[0].participants,
+            [Some("alice@example.com".to_string()), None]
+        );
+        assert_eq!(s.overrides[0].alias, "config-1");
+        assert_eq!(s.overrides[0].rotations, ["weekly"]);
+        assert_eq!(
+            (s.overrides[1].alias.as_str(), &s.overrides[1].user),
+            ("quiet", &None)
+        );
+        // Time off without an offset is in the user's own zone: midnight in New York.
+        assert_eq!(d.time_off[0].start, 1_782_878_400_000);
+        assert_eq!(
+            d.time_off[0].replacement.as_deref(),
+            Some("bob@example.com")
         );
     }
 }

@@ -7,12 +7,14 @@
 
 mod model;
 mod query_sql;
+mod schedules;
 mod sql;
 #[doc(hidden)]
 pub mod testing;
 
 pub use model::*;
 pub use query_sql::{Bind, Dialect};
+pub use schedules::*;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};

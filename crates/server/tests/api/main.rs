@@ -6,3 +6,4 @@ mod helpers;
 mod alerts;
 mod errors;
 mod lifecycle;
+mod schedules;

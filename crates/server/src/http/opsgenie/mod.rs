@@ -5,6 +5,7 @@ pub mod alerts;
 pub mod error;
 mod input;
 mod render;
+pub mod schedules;
 
 use crate::app::AppState;
 use axum::extract::FromRequestParts;
@@ -53,6 +54,7 @@ pub fn router() -> Router<AppState> {
             put(update_description),
         )
         .route("/v2/alerts/{identifier}/priority", put(update_priority))
+        .merge(schedules::router())
 }
 
 /// The integration behind the request's API key.

@@ -73,16 +73,19 @@ pub fn router() -> Router<AppState> {
                 .patch(update_override)
                 .delete(delete_override),
         )
-        .route("/v2/schedules/{identifier}/on-calls", get(on_call::on_calls))
+        .route(
+            "/v2/schedules/{identifier}/on-calls",
+            get(on_call::on_calls),
+        )
         .route(
             "/v2/schedules/{identifier}/next-on-calls",
             get(on_call::next_on_calls),
         )
-        .route("/v2/schedules/{identifier}/timeline", get(on_call::timeline))
         .route(
-            "/v2/time-off",
-            get(time_off::list).post(time_off::create),
+            "/v2/schedules/{identifier}/timeline",
+            get(on_call::timeline),
         )
+        .route("/v2/time-off", get(time_off::list).post(time_off::create))
         .route(
             "/v2/time-off/{id}",
             get(time_off::get_one)
@@ -151,7 +154,7 @@ fn writable(s: &StoredSchedule) -> Result<(), OgError> {
             StatusCode::FORBIDDEN,
             format!(
                 "Schedule {:?} is declared in the config file and is read-only through the API: \
-                 change it there and reload. Overrides can still be added through the API.",
+                 change it there and restart (or reload) Klaxon. Overrides can still be added through the API.",
                 s.name
             ),
         ))

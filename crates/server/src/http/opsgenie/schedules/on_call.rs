@@ -35,10 +35,12 @@ fn names(s: &StoredSchedule, overrides: &[StoredOverride], time_off: &[StoredTim
         .iter()
         .flat_map(|r| r.participants.iter().flatten())
         .chain(overrides.iter().filter_map(|o| o.user.as_ref()))
-        .chain(time_off.iter().flat_map(|t| std::iter::once(&t.user).chain(&t.replacement)));
-    users
-        .map(|u| (u.id.clone(), u.username.clone()))
-        .collect()
+        .chain(
+            time_off
+                .iter()
+                .flat_map(|t| std::iter::once(&t.user).chain(&t.replacement)),
+        );
+    users.map(|u| (u.id.clone(), u.username.clone())).collect()
 }
 
 fn prepared(
@@ -97,7 +99,9 @@ pub(super) fn date(state: &AppState, params: &Params) -> Result<i64, OgError> {
 }
 
 fn flat(params: &Params) -> bool {
-    params.get("flat").is_some_and(|f| f.eq_ignore_ascii_case("true"))
+    params
+        .get("flat")
+        .is_some_and(|f| f.eq_ignore_ascii_case("true"))
 }
 
 fn at(ms: i64) -> Result<DateTime<Utc>, OgError> {
@@ -115,9 +119,14 @@ pub async fn on_calls(
     let s = find_schedule(&state, &identifier, &params).await?;
     let t = date(&state, &params)?;
     let users = on_call_users(&state.store, &s, t).await?;
-    let names: Names = users.iter().map(|u| (u.id.clone(), u.username.clone())).collect();
+    let names: Names = users
+        .iter()
+        .map(|u| (u.id.clone(), u.username.clone()))
+        .collect();
     let ids: Vec<String> = users.into_iter().map(|u| u.id).collect();
-    Ok(ok(json!({"data": render::on_call(&s, &ids, &names, flat(&params))})))
+    Ok(ok(
+        json!({"data": render::on_call(&s, &ids, &names, flat(&params))}),
+    ))
 }
 
 /// Who is on call in every schedule at `date`, by schedule name.
@@ -130,16 +139,29 @@ pub async fn all_on_calls(
     let when = at(t)?;
     let schedules = state.store.list_schedules().await?;
     let overrides = state.store.schedule_overrides(None, Some(t)).await?;
-    let time_off = state.store.time_off_between(t, t.saturating_add(1), None).await?;
+    let time_off = state
+        .store
+        .time_off_between(t, t.saturating_add(1), None)
+        .await?;
     let mut by_schedule: HashMap<&str, Vec<StoredOverride>> = HashMap::new();
     for o in &overrides {
-        by_schedule.entry(o.schedule_id.as_str()).or_default().push(o.clone());
+        by_schedule
+            .entry(o.schedule_id.as_str())
+            .or_default()
+            .push(o.clone());
     }
     let mut data = Vec::with_capacity(schedules.len());
     for s in &schedules {
-        let mine = by_schedule.get(s.id.as_str()).map(Vec::as_slice).unwrap_or(&[]);
+        let mine = by_schedule
+            .get(s.id.as_str())
+            .map(Vec::as_slice)
+            .unwrap_or(&[]);
         let p = prepared(s, mine, &time_off)?;
-        let users = if s.enabled { p.schedule.on_call_at(when) } else { vec![] };
+        let users = if s.enabled {
+            p.schedule.on_call_at(when)
+        } else {
+            vec![]
+        };
         data.push(render::on_call(s, &users, &p.names, flat(&params)));
     }
     Ok(ok(json!({ "data": data })))
@@ -159,7 +181,9 @@ pub async fn next_on_calls(
         Some((_, users)) if s.enabled => users,
         _ => vec![],
     };
-    Ok(ok(json!({"data": render::next_on_call(&s, &users, &p.names, flat(&params))})))
+    Ok(ok(
+        json!({"data": render::next_on_call(&s, &users, &p.names, flat(&params))}),
+    ))
 }
 
 /// The window of a timeline (and of an iCal feed): from `date` for `interval` ×
@@ -196,14 +220,21 @@ pub(super) fn window(
     };
     let end = match unit {
         "days" | "weeks" => {
-            let days = if unit == "weeks" { interval.saturating_mul(7) } else { interval };
+            let days = if unit == "weeks" {
+                interval.saturating_mul(7)
+            } else {
+                interval
+            };
             if days > MAX_TIMELINE_DAYS {
                 return Err(too_long());
             }
             start.checked_add_signed(TimeDelta::days(days))
         }
         "months" => {
-            let months = u32::try_from(interval).ok().filter(|m| *m <= 24).ok_or_else(too_long)?;
+            let months = u32::try_from(interval)
+                .ok()
+                .filter(|m| *m <= 24)
+                .ok_or_else(too_long)?;
             start.checked_add_months(Months::new(months))
         }
         _ => {
@@ -260,5 +291,7 @@ pub async fn timeline(
             m.insert("forwardingTimeline".into(), json!({"rotations": []}));
         }
     }
-    Ok(ok(json!({"data": data, "expandable": ["base", "forwarding", "override"]})))
+    Ok(ok(
+        json!({"data": data, "expandable": ["base", "forwarding", "override"]}),
+    ))
 }

@@ -111,7 +111,12 @@ impl<'a> Obj<'a> {
     }
 
     /// A whole number in `range`; numeric strings are accepted (form-built clients send them).
-    pub fn int(&self, key: &str, range: std::ops::RangeInclusive<i64>, p: &mut Problems) -> Option<i64> {
+    pub fn int(
+        &self,
+        key: &str,
+        range: std::ops::RangeInclusive<i64>,
+        p: &mut Problems,
+    ) -> Option<i64> {
         let v = self.value(key)?;
         let n = match v {
             Value::Number(n) => n.as_i64(),
@@ -212,7 +217,9 @@ pub(super) fn user_key(o: &Obj<'_>, p: &mut Problems) -> Option<UserKey> {
         Some(other) => {
             p.add(
                 o.field("type"),
-                format!("type {other:?} is not supported here: use user (with username or id) or none"),
+                format!(
+                    "type {other:?} is not supported here: use user (with username or id) or none"
+                ),
             );
             None
         }
@@ -236,7 +243,10 @@ pub(super) async fn resolve_user(
     }
     p.add(
         field,
-        format!("user {:?} does not exist", keys.last().cloned().unwrap_or_default()),
+        format!(
+            "user {:?} does not exist",
+            keys.last().cloned().unwrap_or_default()
+        ),
     );
     Ok(None)
 }
@@ -260,7 +270,11 @@ pub(super) fn mode(o: &Obj<'_>, p: &mut Problems) -> Option<ScheduleMode> {
 
 fn clock(o: &Obj<'_>, hour: &str, minute: &str, p: &mut Problems) -> Option<ClockTime> {
     let h = o.int(hour, 0..=24, p);
-    let m = if o.has(minute) { o.int(minute, 0..=59, p) } else { Some(0) };
+    let m = if o.has(minute) {
+        o.int(minute, 0..=59, p)
+    } else {
+        Some(0)
+    };
     if !o.has(hour) {
         p.add(o.field(hour), "is required");
     }
@@ -316,17 +330,23 @@ fn restriction(o: &Obj<'_>, p: &mut Problems) -> Option<Restriction> {
             let mut windows = Vec::with_capacity(items.len());
             let mut complete = true;
             for w in &items {
-                let window = (|| {
-                    Some(WeekdayWindow {
-                        start_day: weekday(w, "startDay", p)?,
-                        start: clock(w, "startHour", "startMin", p)?,
-                        end_day: weekday(w, "endDay", p)?,
-                        end: clock(w, "endHour", "endMin", p)?,
-                    })
-                })();
-                match window {
-                    Some(w) => windows.push(w),
-                    None => complete = false,
+                // Every part is read before any is given up on, so all problems are reported.
+                let parts = (
+                    weekday(w, "startDay", p),
+                    clock(w, "startHour", "startMin", p),
+                    weekday(w, "endDay", p),
+                    clock(w, "endHour", "endMin", p),
+                );
+                match parts {
+                    (Some(start_day), Some(start), Some(end_day), Some(end)) => {
+                        windows.push(WeekdayWindow {
+                            start_day,
+                            start,
+                            end_day,
+                            end,
+                        })
+                    }
+                    _ => complete = false,
                 }
             }
             complete.then_some(Restriction::WeekdayAndTimeOfDay(windows))
@@ -377,16 +397,25 @@ pub(super) struct RotationDraft {
 /// `timeRestriction`, `name`). With `full`, the fields a new rotation needs are required.
 pub(super) fn rotation_draft(o: &Obj<'_>, full: bool, p: &mut Problems) -> RotationDraft {
     let mut d = RotationDraft {
-        name: o.str("name", p).map(|n| n.trim().to_string()).filter(|n| !n.is_empty()),
+        name: o
+            .str("name", p)
+            .map(|n| n.trim().to_string())
+            .filter(|n| !n.is_empty()),
         ..RotationDraft::default()
     };
     if let Some(kind) = o.str("type", p) {
         d.kind = parse_kind(&kind);
         if d.kind.is_none() {
-            p.add(o.field("type"), "should be one of [ hourly, daily, weekly ]");
+            p.add(
+                o.field("type"),
+                "should be one of [ hourly, daily, weekly ]",
+            );
         }
     } else if full {
-        p.add(o.field("type"), "is required: one of [ hourly, daily, weekly ]");
+        p.add(
+            o.field("type"),
+            "is required: one of [ hourly, daily, weekly ]",
+        );
     }
     d.length = o
         .int("length", 1..=i64::from(u16::MAX), p)
@@ -401,7 +430,10 @@ pub(super) fn rotation_draft(o: &Obj<'_>, full: bool, p: &mut Problems) -> Rotat
     if let Some(items) = o.objects("participants", p) {
         d.participants = Some(items.iter().filter_map(|u| user_key(u, p)).collect());
     } else if full && !o.has("participants") {
-        p.add(o.field("participants"), "is required: list at least one user (or none)");
+        p.add(
+            o.field("participants"),
+            "is required: list at least one user (or none)",
+        );
     }
     if o.has("timeRestriction") {
         d.restriction = Some(match o.obj("timeRestriction", p) {
@@ -517,7 +549,12 @@ pub(super) async fn rotations(
     };
     let mut taken: Vec<String> = items
         .iter()
-        .filter_map(|r| r.map.get("name").and_then(Value::as_str).map(str::to_string))
+        .filter_map(|r| {
+            r.map
+                .get("name")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        })
         .collect();
     let mut out = Vec::with_capacity(items.len());
     for (i, r) in items.iter().enumerate() {

@@ -33,7 +33,10 @@ pub fn schedule(s: &StoredSchedule, with_rotations: bool) -> Value {
         },
     });
     if let (Some(team), Some(m)) = (&s.team, v.as_object_mut()) {
-        m.insert("ownerTeam".into(), json!({"id": team.id, "name": team.name}));
+        m.insert(
+            "ownerTeam".into(),
+            json!({"id": team.id, "name": team.name}),
+        );
     }
     v
 }
