@@ -77,7 +77,7 @@ fn schedule(i: usize) -> Schedule {
         Some(vec!["primary".into()]),
     )
     .expect("override")];
-    let mode = if i % 2 == 0 {
+    let mode = if i.is_multiple_of(2) {
         ScheduleMode::Cumulative
     } else {
         ScheduleMode::Layered

@@ -39,7 +39,7 @@ receivers:
     api_key: "{api_key}"
     update_alerts: true
     send_resolved: true
-    message: '{{{{ .CommonLabels.alertname }}}} on {{{{ .CommonLabels.instance }}}}: {{{{ .CommonAnnotations.summary }}}}'
+    message: '{{{{ .CommonLabels.alertname }}}}: {{{{ len .Alerts.Firing }}}} firing{{{{ if .CommonLabels.instance }}}} on {{{{ .CommonLabels.instance }}}}{{{{ end }}}}: {{{{ .CommonAnnotations.summary }}}}'
     priority: '{{{{ if eq .CommonLabels.severity "critical" }}}}P1{{{{ else }}}}P3{{{{ end }}}}'
     tags: 'prod,{{{{ .CommonLabels.severity }}}}'
     details:
@@ -141,7 +141,7 @@ def test_alertmanager_opsgenie_config_creates_and_closes(klaxon_factory, tmp_pat
               f"--start={rfc3339(now - timedelta(seconds=5))}",
               f"--end={rfc3339(now + timedelta(minutes=10))}")
 
-    want_message = "DiskFull on db1: disk 95% full"
+    want_message = "DiskFull: 1 firing on db1: disk 95% full"
     a = wait_for("the Klaxon alert with the templated message",
                  lambda: (lambda d: d if d and d.get("message") == want_message else None)(get_alert()), am=am)
     assert a["alias"] == alias
@@ -171,17 +171,37 @@ def test_alertmanager_opsgenie_config_creates_and_closes(klaxon_factory, tmp_pat
     assert [x["alias"] for x in listed] == [alias], listed
     assert listed[0]["count"] == 1
 
-    # Resolve: an endsAt in the past resolves the alert; Alertmanager sends close by alias.
+    # A second alert joins the group: Alertmanager re-sends the create (same alias → de-duplicated,
+    # count 2, message kept) and then, with update_alerts, PUTs the new message and description.
     now = datetime.now(timezone.utc)
-    am.amtool("alert", "add", "alertname=DiskFull", "severity=critical", "instance=db1",
+    am.amtool("alert", "add", "alertname=DiskFull", "severity=critical", "instance=db2",
               "--annotation=summary=disk 95% full",
               f"--start={rfc3339(now - timedelta(seconds=5))}",
-              f"--end={rfc3339(now - timedelta(seconds=1))}")
+              f"--end={rfc3339(now + timedelta(minutes=10))}")
+    want_message = "DiskFull: 2 firing: disk 95% full"
+    b = wait_for("update_alerts to change the message",
+                 lambda: (lambda d: d if d and d.get("message") == want_message else None)(get_alert()), am=am)
+    assert b["id"] == a["id"]
+    assert b["count"] == 2, b["count"]
+    assert "instance = db2" in b["description"], b["description"]
+    assert b["status"] == "open"
+    listed = [x for x in k.og("GET", "/v2/alerts", params={"limit": 100}).json()["data"]
+              if x["alias"] != "ref-sre"]
+    assert [x["alias"] for x in listed] == [alias], listed
+
+    # Resolve both: an endsAt in the past resolves an alert; when the whole group is resolved,
+    # Alertmanager sends close by alias.
+    now = datetime.now(timezone.utc)
+    for inst in ("db1", "db2"):
+        am.amtool("alert", "add", "alertname=DiskFull", "severity=critical", f"instance={inst}",
+                  "--annotation=summary=disk 95% full",
+                  f"--start={rfc3339(now - timedelta(seconds=5))}",
+                  f"--end={rfc3339(now - timedelta(seconds=1))}")
     closed = wait_for("the Klaxon alert to be closed",
                       lambda: (lambda d: d if d and d["status"] == "closed" else None)(get_alert()), am=am)
     assert closed["id"] == a["id"]
 
     # Every request Alertmanager sent was accepted (a 4xx would count as a failed notification).
-    assert am.metric("alertmanager_notifications_total", integration="opsgenie") >= 2
+    assert am.metric("alertmanager_notifications_total", integration="opsgenie") >= 3
     assert am.metric("alertmanager_notifications_failed_total", integration="opsgenie") == 0, \
         am.log.read_text()[-6000:]

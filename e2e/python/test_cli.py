@@ -63,20 +63,22 @@ def test_check_config_reports_line_numbers(tmp_path):
     r = run("check-config", str(bad))
     out = r.stdout + r.stderr
     assert r.returncode != 0, out
-    assert re.search(r"\b8\b", out), f"no line number 8 in: {out}"
+    assert "priority" in out, f"the error does not name the field: {out}"
+    assert re.search(r"\b8\b", out), f"no line number 8 (the `priority: P9` line) in: {out}"
 
 
 def test_runs_without_config_and_prints_an_admin_key_once(tmp_path):
-    """`klaxon serve` with no config: SQLite ./klaxon.db and a printed admin key that works."""
+    """`klaxon` (as `cargo run --release` starts it) with no config: SQLite ./klaxon.db and a printed
+    admin key that works; `klaxon serve` later reuses the database and does not print the key again."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("KLAXON_")}
     env["KLAXON_LISTEN"] = f"127.0.0.1:{port}"
     base = f"http://127.0.0.1:{port}"
 
-    def start(n: int):
+    def start(n: int, *args: str):
         log = tmp_path / f"serve-{n}.log"
         out = open(log, "wb")
-        p = subprocess.Popen([str(KLAXON_BIN), "serve"], cwd=tmp_path, env=env, stdout=out,
+        p = subprocess.Popen([str(KLAXON_BIN), *args], cwd=tmp_path, env=env, stdout=out,
                              stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         end = time.monotonic() + 20
         while time.monotonic() < end:
@@ -90,6 +92,7 @@ def test_runs_without_config_and_prints_an_admin_key_once(tmp_path):
         p.kill()
         raise AssertionError(f"not ready: {log.read_text()}")
 
+    # No arguments at all: what the README's `cargo run --release` runs.
     p, log = start(1)
     try:
         assert (tmp_path / "klaxon.db").exists()
@@ -106,7 +109,7 @@ def test_runs_without_config_and_prints_an_admin_key_once(tmp_path):
     finally:
         _stop(p)
 
-    p, log = start(2)
+    p, log = start(2, "serve")
     try:
         assert key not in log.read_text(), "the admin key must be printed only once"
         r = requests.get(base + "/v2/alerts/count", headers={"Authorization": f"GenieKey {key}"}, timeout=5)

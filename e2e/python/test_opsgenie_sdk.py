@@ -22,8 +22,10 @@ UTC = dt.timezone.utc
 def alert_api(klaxon, key: str = PROM_KEY, host: str | None = None) -> og.AlertApi:
     conf = og.Configuration()
     conf.host = host or klaxon.og_url
-    conf.api_key["Authorization"] = key
-    conf.api_key_prefix["Authorization"] = "GenieKey"
+    # Fresh dicts: Configuration() is a *shallow* copy of a class-wide default, so
+    # `conf.api_key[...] = key` would change the key of every other client too.
+    conf.api_key = {"Authorization": key}
+    conf.api_key_prefix = {"Authorization": "GenieKey"}
     # Fail fast and visibly: the SDK's default retries 5xx for up to a minute.
     conf.retry_http_response = ["429"]
     conf.short_polling_max_retries = 3
@@ -366,3 +368,67 @@ def test_sdk_under_path_prefix(klaxon_factory):
     r = requests.get(k.base_url + "/v2/alerts", headers={"Authorization": f"GenieKey {GLOBAL_KEY}"}, timeout=5)
     assert r.status_code == 404
     assert isinstance(r.json(), dict)
+
+
+def test_sdk_other_alert_actions(klaxon):
+    """assign, responders, teams, custom actions, message/description/priority updates,
+    unacknowledge, recipients, delete — each through the SDK, each checked by reading back."""
+    api = alert_api(klaxon, key=GLOBAL_KEY)
+    dba = alert_api(klaxon, key=DBA_KEY)
+    alias = uniq("misc")
+    _, alert_id = create(api, message="misc", alias=alias, actions=["restart", "page"],
+                         responders=[og.TeamRecipient(name="sre")])
+
+    def last_status(resp):
+        return api.get_request_status(resp.request_id).data
+
+    r = api.assign_alert(alert_id, og.AssignAlertPayload(owner=og.UserRecipient(username="bob@example.com"),
+                                                         user="alice@example.com"))
+    assert last_status(r).is_success is True
+    assert get(api, alert_id).owner == "bob@example.com"
+
+    r = api.add_responder(alert_id, og.AddResponderToAlertPayload(
+        responder=og.UserRecipient(username="bob@example.com")))
+    assert last_status(r).is_success is True
+    a = get(api, alert_id)
+    assert sorted(x.type for x in a.responders) == ["team", "user"], a.responders
+
+    # Adding team dba makes the alert visible to dba's integration.
+    with pytest.raises(ApiException):
+        dba.get_alert(alert_id)
+    r = api.add_team(alert_id, og.AddTeamToAlertPayload(team=og.TeamRecipient(name="dba")))
+    assert last_status(r).is_success is True
+    assert sorted(x.type for x in get(api, alert_id).responders) == ["team", "team", "user"]
+    assert dba.get_alert(alert_id).data.id == alert_id
+
+    r = api.execute_custom_alert_action(alert_id, "restart",
+                                        execute_custom_alert_action_payload=og.ExecuteCustomAlertActionPayload(
+                                            user="alice@example.com", note="restarting"))
+    st = last_status(r)
+    assert st.is_success is True, st
+    r = api.execute_custom_alert_action(alert_id, "not-an-action")
+    assert last_status(r).is_success is False
+
+    api.update_alert_message(alert_id, og.UpdateAlertMessagePayload(message="misc, renamed"))
+    api.update_alert_description(alert_id, og.UpdateAlertDescriptionPayload(description="new text"))
+    api.update_alert_priority(alert_id, og.UpdateAlertPriorityPayload(priority="P5"))
+    a = get(api, alert_id)
+    assert (a.message, a.description, a.priority) == ("misc, renamed", "new text", "P5")
+
+    api.acknowledge_alert(alert_id)
+    assert get(api, alert_id).acknowledged is True
+    api.un_acknowledge_alert(alert_id)
+    assert get(api, alert_id).acknowledged is False
+
+    rec = api.list_recipients(alert_id)
+    assert isinstance(rec.data, list)
+
+    logs = [x.log for x in api.list_logs(alert_id, limit=100).data]
+    assert len(logs) >= 10, logs
+
+    r = api.delete_alert(alert_id, user="alice@example.com")
+    assert last_status(r).is_success is True
+    with pytest.raises(ApiException) as ei:
+        api.get_alert(alert_id)
+    assert ei.value.status == 404
+    assert api.count_alerts().data.count == 0

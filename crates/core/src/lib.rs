@@ -1,6 +1,7 @@
 //! Klaxon's domain rules. Pure: no I/O, no async runtime, no SQL.
 
 pub mod alert;
+pub mod alertmanager;
 pub mod clock;
 pub mod config;
 pub mod duration;

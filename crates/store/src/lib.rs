@@ -50,13 +50,20 @@ pub(crate) enum Db {
 #[derive(Clone)]
 pub struct Store {
     pub(crate) db: Db,
+    /// Where alert writes go. On SQLite a pool of one connection: there is only one writer
+    /// anyway, and one connection keeps its page cache warm across batches. On PostgreSQL the
+    /// same pool as `db`.
+    pub(crate) writer: Db,
 }
 
 /// Runs `$body` with `$m` bound to the backend module (`sql::sqlite` or `sql::postgres`) and
 /// `$pool` to the matching pool.
 macro_rules! dispatch {
     ($self:expr, $m:ident, $pool:ident => $body:expr) => {
-        match &$self.db {
+        dispatch!(@on $self.db, $m, $pool => $body)
+    };
+    (@on $db:expr, $m:ident, $pool:ident => $body:expr) => {
+        match &$db {
             Db::Sqlite($pool) => {
                 use sql::sqlite as $m;
                 $body
@@ -98,7 +105,8 @@ impl Store {
                 .await?;
             sqlx::migrate!("migrations/postgres").run(&pool).await?;
             Ok(Store {
-                db: Db::Postgres(pool),
+                db: Db::Postgres(pool.clone()),
+                writer: Db::Postgres(pool),
             })
         } else if url.starts_with("sqlite:") {
             // WAL lets readers run beside the one writer; synchronous=FULL makes every commit
@@ -110,6 +118,7 @@ impl Store {
                 .busy_timeout(Duration::from_secs(10))
                 .foreign_keys(true)
                 .pragma("cache_size", "-32768")
+                .pragma("mmap_size", "268435456")
                 .pragma("temp_store", "memory");
             let in_memory = url.contains(":memory:") || url.contains("mode=memory");
             let pool = SqlitePoolOptions::new()
@@ -118,11 +127,24 @@ impl Store {
                 .idle_timeout(None)
                 .max_lifetime(None)
                 .acquire_timeout(Duration::from_secs(30))
-                .connect_with(opts)
+                .connect_with(opts.clone())
                 .await?;
             sqlx::migrate!("migrations/sqlite").run(&pool).await?;
+            let writer = if in_memory {
+                pool.clone()
+            } else {
+                SqlitePoolOptions::new()
+                    .max_connections(1)
+                    .min_connections(1)
+                    .idle_timeout(None)
+                    .max_lifetime(None)
+                    .acquire_timeout(Duration::from_secs(30))
+                    .connect_with(opts)
+                    .await?
+            };
             Ok(Store {
                 db: Db::Sqlite(pool),
+                writer: Db::Sqlite(writer),
             })
         } else {
             Err(StoreError::Invalid(format!(
@@ -144,9 +166,11 @@ impl Store {
     }
 
     pub async fn close(&self) {
-        match &self.db {
-            Db::Sqlite(p) => p.close().await,
-            Db::Postgres(p) => p.close().await,
+        for db in [&self.writer, &self.db] {
+            match db {
+                Db::Sqlite(p) => p.close().await,
+                Db::Postgres(p) => p.close().await,
+            }
         }
     }
 
@@ -184,7 +208,7 @@ impl Store {
     /// whole, each operation is retried alone so that one bad operation cannot sink the others.
     #[tracing::instrument(level = "debug", skip_all, fields(ops = ops.len()))]
     pub async fn write_batch(&self, ops: &[WriteOp]) -> Vec<Result<Outcome>> {
-        dispatch!(self, m, pool => {
+        dispatch!(@on self.writer, m, pool => {
             let mut attempt = 0;
             let first = loop {
                 match m::write_batch(pool, ops).await {

@@ -449,7 +449,10 @@ macro_rules! backend {
                 let mut open: std::collections::HashMap<String, (Alert, bool, bool)> = std::collections::HashMap::new();
                 let lock = if DIALECT == Dialect::Postgres { " FOR UPDATE" } else { "" };
                 for chunk in aliases.chunks(500) {
-                    let mut qb = sqlx::QueryBuilder::<DB>::new(format!("SELECT {ALERT_COLS} FROM alerts a WHERE a.status = 'open' AND a.alias IN ("));
+                    // With a long IN list SQLite's planner (no statistics) prefers the (status, created_at)
+                    // index and scans every open alert; the open-alias index is the one to use.
+                    let hint = if DIALECT == Dialect::Sqlite { " INDEXED BY alerts_open_alias" } else { "" };
+                    let mut qb = sqlx::QueryBuilder::<DB>::new(format!("SELECT {ALERT_COLS} FROM alerts a{hint} WHERE a.status = 'open' AND a.alias IN ("));
                     let mut sep = qb.separated(", ");
                     for a in chunk {
                         sep.push_bind(*a);
