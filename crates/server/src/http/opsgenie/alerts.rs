@@ -730,6 +730,61 @@ fn next_link(
     Value::Object(paging)
 }
 
+/// The two timelines of an alert that OpsGenie pages with a cursor.
+#[derive(Clone, Copy)]
+enum Feed {
+    Notes,
+    Logs,
+}
+
+async fn feed(
+    state: &AppState,
+    caller: &Caller,
+    headers: &HeaderMap,
+    id: &str,
+    params: &HashMap<String, String>,
+    which: Feed,
+) -> Result<Response, OgError> {
+    let alert = find(state, caller, id, params).await?;
+    let page = log_page(params)?;
+    let (items, seqs): (Vec<Value>, Vec<i64>) = match which {
+        Feed::Notes => {
+            let notes = state.store.list_notes(&alert.id, &page).await?;
+            (
+                notes.iter().map(render::note).collect(),
+                notes.iter().map(|n| n.seq).collect(),
+            )
+        }
+        Feed::Logs => {
+            let logs = state.store.list_logs(&alert.id, &page).await?;
+            (
+                logs.iter().map(render::log).collect(),
+                logs.iter().map(|l| l.seq).collect(),
+            )
+        }
+    };
+    let last = if page.backwards {
+        seqs.first()
+    } else {
+        seqs.last()
+    }
+    .map(|s| s.to_string());
+    let name = match which {
+        Feed::Notes => "notes",
+        Feed::Logs => "logs",
+    };
+    let paging = next_link(
+        state,
+        headers,
+        &format!("/v2/alerts/{id}/{name}"),
+        params,
+        &page,
+        last,
+        items.len(),
+    );
+    Ok(ok(json!({"data": items, "paging": paging})))
+}
+
 pub async fn list_notes(
     State(state): State<AppState>,
     caller: Caller,
@@ -737,27 +792,7 @@ pub async fn list_notes(
     Path(id): Path<String>,
     Query(params): Params,
 ) -> Result<Response, OgError> {
-    let alert = find(&state, &caller, &id, &params).await?;
-    let page = log_page(&params)?;
-    let notes = state.store.list_notes(&alert.id, &page).await?;
-    let last = if page.backwards {
-        notes.first()
-    } else {
-        notes.last()
-    }
-    .map(|n| n.seq.to_string());
-    let paging = next_link(
-        &state,
-        &headers,
-        &format!("/v2/alerts/{id}/notes"),
-        &params,
-        &page,
-        last,
-        notes.len(),
-    );
-    Ok(ok(
-        json!({"data": notes.iter().map(render::note).collect::<Vec<_>>(), "paging": paging}),
-    ))
+    feed(&state, &caller, &headers, &id, &params, Feed::Notes).await
 }
 
 pub async fn list_logs(
@@ -767,27 +802,7 @@ pub async fn list_logs(
     Path(id): Path<String>,
     Query(params): Params,
 ) -> Result<Response, OgError> {
-    let alert = find(&state, &caller, &id, &params).await?;
-    let page = log_page(&params)?;
-    let logs = state.store.list_logs(&alert.id, &page).await?;
-    let last = if page.backwards {
-        logs.first()
-    } else {
-        logs.last()
-    }
-    .map(|n| n.seq.to_string());
-    let paging = next_link(
-        &state,
-        &headers,
-        &format!("/v2/alerts/{id}/logs"),
-        &params,
-        &page,
-        last,
-        logs.len(),
-    );
-    Ok(ok(
-        json!({"data": logs.iter().map(render::log).collect::<Vec<_>>(), "paging": paging}),
-    ))
+    feed(&state, &caller, &headers, &id, &params, Feed::Logs).await
 }
 
 pub async fn list_recipients(

@@ -1,0 +1,144 @@
+//! Per-contact throttling: at most `max` messages in any `window`, so an alert storm does not
+//! turn into an SMS or phone-call storm on one person.
+
+use serde::{Deserialize, Serialize};
+
+use super::error::NotificationError;
+use crate::clock::Millis;
+use crate::duration::Duration;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "ThrottleSpec", into = "ThrottleSpec")]
+pub struct Throttle {
+    max: u32,
+    window_ms: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ThrottleSpec {
+    pub max: u32,
+    pub window: Duration,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    Allowed,
+    /// Not before this instant.
+    NotBefore(Millis),
+}
+
+impl Throttle {
+    /// Klaxon's default for SMS and voice: 5 per 15 minutes per contact.
+    pub const PHONE: Throttle = Throttle {
+        max: 5,
+        window_ms: 15 * 60_000,
+    };
+
+    pub fn new(spec: ThrottleSpec) -> Result<Self, NotificationError> {
+        let window_ms = spec.window.as_millis();
+        if spec.max == 0 || window_ms <= 0 {
+            return Err(NotificationError::BadThrottle);
+        }
+        Ok(Throttle {
+            max: spec.max,
+            window_ms,
+        })
+    }
+
+    /// May one more message go out at `now`, given the earlier sends to this contact (any
+    /// order; sends older than the window are ignored)? If not, the first instant it may:
+    /// when enough of the recent sends have left the window `(t - window, t]`.
+    pub fn check(&self, sent: &[Millis], now: Millis) -> Decision {
+        let mut recent: Vec<Millis> = sent
+            .iter()
+            .copied()
+            .filter(|t| *t > now - self.window_ms)
+            .map(|t| t.min(now))
+            .collect();
+        let max = self.max as usize;
+        if recent.len() < max {
+            return Decision::Allowed;
+        }
+        recent.sort_unstable();
+        // Sends leave the window oldest first; once `len - max + 1` have left, one fits.
+        Decision::NotBefore(recent[recent.len() - max] + self.window_ms)
+    }
+}
+
+impl TryFrom<ThrottleSpec> for Throttle {
+    type Error = NotificationError;
+    fn try_from(spec: ThrottleSpec) -> Result<Self, Self::Error> {
+        Throttle::new(spec)
+    }
+}
+
+impl From<Throttle> for ThrottleSpec {
+    fn from(t: Throttle) -> Self {
+        ThrottleSpec {
+            max: t.max,
+            window: Duration(std::time::Duration::from_millis(t.window_ms as u64)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn throttle(max: u32, window: &str) -> Throttle {
+        Throttle::new(ThrottleSpec {
+            max,
+            window: window.parse().unwrap(),
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn allows_up_to_max_then_names_the_instant() {
+        let t = throttle(3, "10m");
+        let m = 60_000;
+        assert_eq!(t.check(&[], 0), Decision::Allowed);
+        assert_eq!(t.check(&[0, m], 2 * m), Decision::Allowed);
+        assert_eq!(t.check(&[2 * m, 0, m], 3 * m), Decision::NotBefore(10 * m));
+        assert_eq!(
+            t.check(&[0, m, 2 * m], 10 * m),
+            Decision::Allowed,
+            "0 left the window"
+        );
+        assert_eq!(
+            t.check(&[0, m, m, 2 * m], 5 * m),
+            Decision::NotBefore(11 * m)
+        );
+        assert!(Throttle::new(ThrottleSpec {
+            max: 0,
+            window: "1m".parse().unwrap()
+        })
+        .is_err());
+        assert!(Throttle::new(ThrottleSpec {
+            max: 1,
+            window: "0".parse().unwrap()
+        })
+        .is_err());
+    }
+
+    proptest! {
+        /// The instant named is the first one allowed: allowed there, refused just before.
+        #[test]
+        fn not_before_is_exact(sent in prop::collection::vec(0i64..10_000, 0..12), max in 1u32..5, window in 1i64..5_000) {
+            let t = Throttle { max, window_ms: window };
+            let now = 10_000;
+            match t.check(&sent, now) {
+                Decision::Allowed => {
+                    let in_window = sent.iter().filter(|s| **s > now - window).count();
+                    prop_assert!(in_window < max as usize);
+                }
+                Decision::NotBefore(at) => {
+                    prop_assert!(at > now);
+                    prop_assert_eq!(t.check(&sent, at), Decision::Allowed);
+                    prop_assert_ne!(t.check(&sent, at - 1), Decision::Allowed);
+                }
+            }
+        }
+    }
+}
