@@ -2,6 +2,8 @@
 //! overrides belong to the server; this module only parses text and checks rules.
 
 use crate::alert::Priority;
+use crate::alertmanager::is_valid_label_name;
+use crate::mapping::{AlertMapping, AlertMappings};
 use crate::schedule::{
     self, ClockTime, Override, Participant, Restriction, Rotation, RotationKind, RotationSpec,
     Schedule, ScheduleMode, TimeOff, WeekdayWindow,
@@ -9,7 +11,7 @@ use crate::schedule::{
 use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Utc, Weekday};
 use chrono_tz::Tz;
 use serde::Deserialize;
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::fmt;
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
@@ -174,12 +176,35 @@ pub struct IntegrationConfig {
     pub tags: Vec<String>,
     #[serde(default = "yes")]
     pub enabled: bool,
+    /// Alertmanager webhook: the label whose value picks the priority (default `severity`).
+    #[serde(default)]
+    pub priority_label: Option<String>,
+    /// Label value or PagerDuty severity → priority, merged over the defaults
+    /// (critical P1, error P2, warning P3, info P5). Values are checked in `validate`.
+    #[serde(default)]
+    pub priority_map: BTreeMap<String, String>,
+    /// Alertmanager webhook: common labels whose values become tags (default
+    /// `[alertname, severity]`; `[]` for none).
+    #[serde(default)]
+    pub tag_labels: Option<Vec<String>>,
 }
 
 impl IntegrationConfig {
     /// The validated default priority (`Config::parse` has already refused a bad one).
     pub fn default_priority(&self) -> Option<Priority> {
         self.priority.as_deref().and_then(|p| p.parse().ok())
+    }
+
+    /// How this integration's webhook and PagerDuty alerts get priority and tags
+    /// (`Config::parse` has already refused bad values; any left are skipped).
+    pub fn alert_mapping(&self) -> AlertMapping {
+        AlertMapping::new(
+            self.priority_label.as_deref(),
+            self.priority_map
+                .iter()
+                .filter_map(|(k, v)| Some((k.clone(), v.parse().ok()?))),
+            self.tag_labels.clone(),
+        )
     }
 }
 
@@ -504,6 +529,15 @@ impl Config {
         normalize_prefix(self.opsgenie_prefix.as_deref().unwrap_or(""))
     }
 
+    /// Every declared integration's priority and tag mapping, by name.
+    pub fn alert_mappings(&self) -> AlertMappings {
+        AlertMappings::new(
+            self.integrations
+                .iter()
+                .map(|i| (i.name.clone(), i.alert_mapping())),
+        )
+    }
+
     fn validate(&self, text: &str) -> Vec<ConfigError> {
         let mut errs = Vec::new();
         let mut err = |needle: &str, message: String| {
@@ -628,6 +662,48 @@ impl Config {
                     err(
                         &format!("priority: {p}"),
                         format!("integration {:?}: priority: {e}", i.name),
+                    );
+                }
+            }
+            if let Some(l) = &i.priority_label {
+                if !is_valid_label_name(l) {
+                    err(
+                        &format!("priority_label: {l}"),
+                        format!(
+                            "integration {:?}: priority_label {l:?} is not a label name (letters, digits and _, not starting with a digit)",
+                            i.name
+                        ),
+                    );
+                }
+            }
+            for (word, p) in &i.priority_map {
+                if let Err(e) = p.parse::<Priority>() {
+                    // Quoted keys are not found as written; the section's line is next best.
+                    let at = format!("{word}: {p}");
+                    err(
+                        if locate(text, &at).is_some() {
+                            &at
+                        } else {
+                            "priority_map:"
+                        },
+                        format!("integration {:?}: priority_map {word:?}: {e}", i.name),
+                    );
+                }
+                if word.trim().is_empty() {
+                    err(
+                        "priority_map:",
+                        format!("integration {:?}: priority_map has an empty key", i.name),
+                    );
+                }
+            }
+            for l in i.tag_labels.iter().flatten() {
+                if !is_valid_label_name(l) {
+                    err(
+                        l,
+                        format!(
+                            "integration {:?}: tag_labels: {l:?} is not a label name",
+                            i.name
+                        ),
                     );
                 }
             }
@@ -885,6 +961,48 @@ integrations:
         assert!(all[1].contains("Mars/Olympus"));
         assert!(all[2].starts_with("line 5:") && all[2].contains("needs api_key"));
         assert!(all[3].starts_with("line 6:") && all[3].contains("ghosts"));
+    }
+
+    #[test]
+    fn integration_mappings_are_parsed_and_checked() {
+        let text = r#"
+integrations:
+  - name: am
+    type: alertmanager
+    api_key: "0123456789"
+    priority_label: level
+    priority_map: {page: P1, warning: P4}
+    tag_labels: [team]
+  - {name: pd, type: pagerduty, api_key: "abcdefghij"}
+"#;
+        let c = Config::parse(text).unwrap();
+        let all = c.alert_mappings();
+        let am = all.get("am");
+        assert_eq!(am.priority_label, "level");
+        assert_eq!(am.priority_for("page"), Some(Priority::P1));
+        assert_eq!(am.priority_for("warning"), Some(Priority::P4));
+        assert_eq!(am.priority_for("critical"), Some(Priority::P1));
+        assert_eq!(am.tag_labels, ["team"]);
+        assert_eq!(all.get("pd"), &AlertMapping::default());
+
+        let bad = text
+            .replace("level", "1level")
+            .replace("page: P1", "page: P9")
+            .replace("[team]", "[team, bad-label]");
+        let errs = Config::parse(&bad).unwrap_err();
+        let all: Vec<String> = errs.iter().map(|e| e.to_string()).collect();
+        let expect = [
+            ("line 6:", "priority_label \"1level\" is not a label name"),
+            ("line 7:", "priority_map \"page\": should be one of"),
+            ("line 8:", "tag_labels: \"bad-label\""),
+        ];
+        for (line, what) in expect {
+            assert!(
+                all.iter().any(|e| e.starts_with(line) && e.contains(what)),
+                "{line} {what}: {all:#?}"
+            );
+        }
+        assert_eq!(errs.len(), expect.len(), "{all:#?}");
     }
 
     const SCHEDULES: &str = r#"

@@ -7,6 +7,7 @@ pub mod config;
 pub mod duration;
 pub mod escalation;
 pub mod lifecycle;
+pub mod mapping;
 pub mod notification;
 pub mod query;
 pub mod schedule;

@@ -23,6 +23,8 @@ pub struct AppState {
     pub snooze_wake: Arc<Notify>,
     pub public_url: Option<String>,
     pub opsgenie_prefix: String,
+    /// Per-integration priority and tag mapping for the webhook and PagerDuty surfaces.
+    pub mappings: Arc<klaxon_core::mapping::AlertMappings>,
 }
 
 /// A running Klaxon: the HTTP server and its workers.
@@ -98,6 +100,7 @@ impl App {
             snooze_wake: Arc::new(Notify::new()),
             public_url: settings.public_url.clone(),
             opsgenie_prefix: settings.opsgenie_prefix.clone(),
+            mappings: Arc::new(settings.config.alert_mappings()),
         };
         let (stop_workers, stop_rx) = tokio::sync::watch::channel(false);
         workers.push(tokio::spawn(crate::engine::snooze::run(

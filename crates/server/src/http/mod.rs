@@ -1,12 +1,18 @@
 //! HTTP surfaces. Each module exposes its own `router()`; this one merges them and wraps them
 //! in the layers every response needs.
 
+/// The Alertmanager webhook receiver (`/api/integrations/alertmanager`): one alert per group.
+pub mod alertmanager_webhook;
 /// API keys in the forms clients send them, checked against the store (with a short cache).
 pub mod auth;
 /// Liveness, readiness and Prometheus metrics.
 pub mod health;
+/// What the PagerDuty and webhook surfaces share: write ops for an integration, bounded details.
+pub mod ingest;
 /// The OpsGenie REST API (`/v2/alerts`, …), optionally under a path prefix.
 pub mod opsgenie;
+/// The PagerDuty Events API v2 (`/v2/enqueue`).
+pub mod pagerduty;
 
 use crate::app::AppState;
 use axum::extract::{DefaultBodyLimit, Request, State};
@@ -29,6 +35,8 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(health::router())
         .merge(api)
+        .merge(pagerduty::router())
+        .merge(alertmanager_webhook::router())
         .fallback(opsgenie::error::not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .layer(middleware::from_fn_with_state(state.clone(), envelope))

@@ -3,7 +3,9 @@
 
 mod helpers;
 
+mod alertmanager_webhook;
 mod alerts;
 mod errors;
 mod lifecycle;
+mod pagerduty;
 mod schedules;
