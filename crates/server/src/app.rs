@@ -119,12 +119,18 @@ impl App {
         let shutdown = Arc::new(Notify::new());
         let stop = shutdown.clone();
         let server = tokio::spawn(async move {
-            axum::serve(
-                listener,
-                router.into_make_service_with_connect_info::<SocketAddr>(),
-            )
-            .with_graceful_shutdown(async move { stop.notified().await })
-            .await
+            // Clients write `/v2/users/` as often as `/v2/users`; strip the slash before routing.
+            let app = tower::Layer::layer(
+                &tower_http::normalize_path::NormalizePathLayer::trim_trailing_slash(),
+                router,
+            );
+            let app =
+                axum::ServiceExt::<axum::extract::Request>::into_make_service_with_connect_info::<
+                    SocketAddr,
+                >(app);
+            axum::serve(listener, app)
+                .with_graceful_shutdown(async move { stop.notified().await })
+                .await
         });
         Ok(App {
             addr,

@@ -551,3 +551,17 @@ async fn the_opsgenie_routes_can_live_under_a_prefix() {
         app.stop().await;
     }
 }
+
+#[tokio::test]
+async fn trailing_slashes_are_accepted() {
+    each_backend!(|app| {
+        let (s, v) = app
+            .post("/v2/alerts/", json!({"message": "slash", "alias": "s"}))
+            .await;
+        assert_eq!(s, 202, "{v}");
+        let (s, v) = app.get("/v2/alerts/s/?identifierType=alias").await;
+        assert_eq!((s, v["data"]["message"].clone()), (200, json!("slash")));
+        let (s, v) = app.get("/v2/alerts/count/").await;
+        assert_eq!((s, v["data"]["count"].clone()), (200, json!(1)));
+    });
+}
