@@ -21,6 +21,8 @@ pub struct AppState {
     pub keys: Arc<KeyCache>,
     /// Wakes the snooze worker when a snooze is committed.
     pub snooze_wake: Arc<Notify>,
+    /// Wakes the heartbeat worker when a ping or an edit moves a heartbeat's due time.
+    pub heartbeat_wake: Arc<Notify>,
     pub public_url: Option<String>,
     pub opsgenie_prefix: String,
     /// Per-integration priority and tag mapping for the webhook and PagerDuty surfaces.
@@ -98,16 +100,24 @@ impl App {
             clock: clock.clone(),
             keys: Arc::new(KeyCache::default()),
             snooze_wake: Arc::new(Notify::new()),
+            heartbeat_wake: Arc::new(Notify::new()),
             public_url: settings.public_url.clone(),
             opsgenie_prefix: settings.opsgenie_prefix.clone(),
             mappings: Arc::new(settings.config.alert_mappings()),
         };
         let (stop_workers, stop_rx) = tokio::sync::watch::channel(false);
         workers.push(tokio::spawn(crate::engine::snooze::run(
+            store.clone(),
+            writer.clone(),
+            clock.clone(),
+            state.snooze_wake.clone(),
+            stop_rx.clone(),
+        )));
+        workers.push(tokio::spawn(crate::engine::heartbeats::run(
             store,
             writer,
             clock,
-            state.snooze_wake.clone(),
+            state.heartbeat_wake.clone(),
             stop_rx,
         )));
 

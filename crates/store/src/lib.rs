@@ -5,6 +5,7 @@
 //! the functions that touch the database are generated per backend by the `backend!` macro in
 //! `sql.rs`; [`Store`] dispatches to the module of its backend.
 
+mod heartbeats;
 mod model;
 mod query_sql;
 mod schedules;
@@ -12,6 +13,7 @@ mod sql;
 #[doc(hidden)]
 pub mod testing;
 
+pub use heartbeats::*;
 pub use model::*;
 pub use query_sql::{Bind, Dialect};
 pub use schedules::*;

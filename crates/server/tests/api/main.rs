@@ -6,6 +6,7 @@ mod helpers;
 mod alertmanager_webhook;
 mod alerts;
 mod errors;
+mod heartbeats;
 mod lifecycle;
 mod pagerduty;
 mod schedules;

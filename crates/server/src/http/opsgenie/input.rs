@@ -66,6 +66,57 @@ impl Body {
         }
     }
 
+    pub fn opt_bool(&mut self, key: &str) -> Option<bool> {
+        match self.map.get(key) {
+            None | Some(Value::Null) => None,
+            Some(Value::Bool(b)) => Some(*b),
+            Some(_) => {
+                self.err(key, "should be true or false");
+                None
+            }
+        }
+    }
+
+    /// A whole number (a JSON integer, or a string of digits as form-minded clients send).
+    pub fn opt_int(&mut self, key: &str) -> Option<i64> {
+        match self.map.get(key) {
+            None | Some(Value::Null) => None,
+            Some(Value::Number(n)) if n.as_i64().is_some() => n.as_i64(),
+            Some(Value::String(s)) if s.trim().parse::<i64>().is_ok() => s.trim().parse().ok(),
+            Some(_) => {
+                self.err(key, "should be a whole number");
+                None
+            }
+        }
+    }
+
+    /// A reference object like `{"id": …}` or `{"name": …}`: its id and name, in that order,
+    /// as the keys to try (an unknown id falls back to the name).
+    pub fn opt_ref(&mut self, key: &str) -> Option<Vec<String>> {
+        match self.map.get(key) {
+            None | Some(Value::Null) => None,
+            Some(Value::Object(m)) => {
+                let get = |k: &str| {
+                    m.get(k)
+                        .and_then(Value::as_str)
+                        .map(str::trim)
+                        .filter(|s| !s.is_empty())
+                        .map(str::to_string)
+                };
+                let keys: Vec<String> = get("id").into_iter().chain(get("name")).collect();
+                if keys.is_empty() {
+                    self.err(key, "should be an object with an id or a name");
+                    return None;
+                }
+                Some(keys)
+            }
+            Some(_) => {
+                self.err(key, "should be an object like {\"name\":\"sre\"}");
+                None
+            }
+        }
+    }
+
     pub fn str_list(&mut self, key: &str) -> Option<Vec<String>> {
         match self.map.get(key) {
             None | Some(Value::Null) => None,

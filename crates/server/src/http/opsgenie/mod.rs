@@ -3,6 +3,7 @@
 
 pub mod alerts;
 pub mod error;
+pub mod heartbeats;
 mod input;
 mod render;
 pub mod schedules;
@@ -55,6 +56,7 @@ pub fn router() -> Router<AppState> {
         )
         .route("/v2/alerts/{identifier}/priority", put(update_priority))
         .merge(schedules::router())
+        .merge(heartbeats::router())
 }
 
 /// The integration behind the request's API key.

@@ -1,0 +1,145 @@
+//! Heartbeat expiry. The due time lives in `heartbeats.expires_at`, so a restart loses
+//! nothing: the worker claims every heartbeat whose time passed, opens its alert through the
+//! writer, then sleeps until the next due time or until a ping or an edit wakes it.
+
+use super::writer::Writer;
+use klaxon_core::alert::Priority;
+use klaxon_core::clock::Clock;
+use klaxon_core::lifecycle::{Action, Actor};
+use klaxon_store::{
+    ActionRequest, ClaimedHeartbeat, Identifier, NewAlert, Store, WriteKind, WriteOp,
+};
+use std::sync::Arc;
+use tokio::sync::Notify;
+
+/// How long to sleep when nothing is due and nothing wakes us (catches heartbeats changed by
+/// another process sharing the database).
+const IDLE_POLL_MS: i64 = 5_000;
+
+/// How long a claim holds a heartbeat: if this process dies before its alert is committed,
+/// the heartbeat falls due again after this long and another claim opens the alert.
+const LEASE_MS: i64 = 60_000;
+
+const BATCH: i64 = 256;
+
+/// The alias of the alert a heartbeat opens when it expires; the next ping closes it.
+pub fn alert_alias(name: &str) -> String {
+    format!("heartbeat-{name}")
+}
+
+fn actor() -> Actor {
+    Actor {
+        user: "System".into(),
+        via: "Klaxon".into(),
+        source: "heartbeat".into(),
+    }
+}
+
+fn op(team_id: Option<String>, now: i64, kind: WriteKind) -> WriteOp {
+    WriteOp {
+        request_id: uuid::Uuid::now_v7().to_string(),
+        integration_id: String::new(),
+        integration_name: "Heartbeat".into(),
+        integration_type: "Heartbeat".into(),
+        team_id,
+        actor: actor(),
+        now,
+        kind,
+    }
+}
+
+/// The write that closes a heartbeat's expiry alert (if one is open).
+pub fn close_op(name: &str, now: i64) -> WriteOp {
+    op(
+        None,
+        now,
+        WriteKind::Act {
+            target: Identifier::Alias(alert_alias(name)),
+            action: ActionRequest::Ready(Action::Close),
+            note: Some(format!("{name} received a ping")),
+        },
+    )
+}
+
+fn create_op(h: &ClaimedHeartbeat, now: i64) -> WriteOp {
+    let message = if h.alert_message.trim().is_empty() {
+        format!("{} is expired", h.name)
+    } else {
+        h.alert_message.clone()
+    };
+    let new = NewAlert {
+        alias: alert_alias(&h.name),
+        message,
+        description: format!("No ping from heartbeat {} within its interval.", h.name),
+        priority: h.alert_priority.parse().unwrap_or(Priority::P3),
+        source: "heartbeat".into(),
+        entity: h.name.clone(),
+        tags: h.alert_tags.clone(),
+        details: Default::default(),
+        actions: vec![],
+        responders: vec![],
+        visible_to: vec![],
+        note: None,
+    };
+    op(
+        h.owner_team_id.clone(),
+        now,
+        WriteKind::Create(Box::new(new)),
+    )
+}
+
+pub async fn run(
+    store: Store,
+    writer: Writer,
+    clock: Arc<dyn Clock>,
+    wake: Arc<Notify>,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    loop {
+        if *stop.borrow() {
+            return;
+        }
+        let notified = wake.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+        let now = clock.now_ms();
+        if let Err(e) = expire_due(&store, &writer, now).await {
+            tracing::warn!(error = %e, "heartbeat worker: will retry");
+        }
+        let next = match store.next_heartbeat_expiry().await {
+            Ok(Some(t)) => t.min(now + IDLE_POLL_MS),
+            Ok(None) => now + IDLE_POLL_MS,
+            Err(_) => now + 1_000,
+        };
+        tokio::select! {
+            _ = clock.sleep_until(next) => {}
+            _ = &mut notified => {}
+            _ = stop.changed() => return,
+        }
+    }
+}
+
+async fn expire_due(store: &Store, writer: &Writer, now: i64) -> anyhow::Result<()> {
+    loop {
+        let claimed = store
+            .claim_expired_heartbeats(now, now + LEASE_MS, BATCH)
+            .await?;
+        let n = claimed.len() as i64;
+        for h in claimed {
+            writer.write(create_op(&h, now)).await?;
+            tracing::info!(heartbeat = %h.name, "heartbeat expired: alert opened");
+            if !store.finish_heartbeat_expiry(&h.id, h.lease_until).await? {
+                // A ping landed between the claim and the alert: its close may have found no
+                // alert yet, so close the one just opened unless the heartbeat expired again.
+                if let Some(cur) = store.heartbeat(&h.name).await? {
+                    if !cur.expired {
+                        writer.write(close_op(&h.name, now)).await?;
+                    }
+                }
+            }
+        }
+        if n < BATCH {
+            return Ok(());
+        }
+    }
+}
