@@ -338,22 +338,6 @@ macro_rules! heartbeats_backend {
 heartbeats_backend!(sqlite, sqlx::Sqlite, Dialect::Sqlite);
 heartbeats_backend!(postgres, sqlx::Postgres, Dialect::Postgres);
 
-/// Runs `$body` with `$m` bound to this file's backend module and `$pool` to its pool.
-macro_rules! on_backend {
-    ($self:expr, $m:ident, $pool:ident => $body:expr) => {
-        match &$self.db {
-            Db::Sqlite($pool) => {
-                use sqlite as $m;
-                $body
-            }
-            Db::Postgres($pool) => {
-                use postgres as $m;
-                $body
-            }
-        }
-    };
-}
-
 impl Store {
     /// Every heartbeat, by name.
     #[tracing::instrument(level = "debug", skip_all)]

@@ -5,6 +5,24 @@
 //! the functions that touch the database are generated per backend by the `backend!` macro in
 //! `sql.rs`; [`Store`] dispatches to the module of its backend.
 
+/// Runs `$body` with `$m` bound to the calling file's backend module (`sqlite` or `postgres`,
+/// which each file generates with its own backend macro) and `$pool` to the matching pool.
+/// Defined before the modules so that every one of them can use it.
+macro_rules! on_backend {
+    ($self:expr, $m:ident, $pool:ident => $body:expr) => {
+        match &$self.db {
+            Db::Sqlite($pool) => {
+                use sqlite as $m;
+                $body
+            }
+            Db::Postgres($pool) => {
+                use postgres as $m;
+                $body
+            }
+        }
+    };
+}
+
 mod heartbeats;
 mod model;
 mod query_sql;

@@ -919,22 +919,6 @@ macro_rules! schedules_backend {
 schedules_backend!(sqlite, sqlx::Sqlite, Dialect::Sqlite);
 schedules_backend!(postgres, sqlx::Postgres, Dialect::Postgres);
 
-/// Runs `$body` with `$m` bound to this file's backend module and `$pool` to its pool.
-macro_rules! on_backend {
-    ($self:expr, $m:ident, $pool:ident => $body:expr) => {
-        match &$self.db {
-            Db::Sqlite($pool) => {
-                use sqlite as $m;
-                $body
-            }
-            Db::Postgres($pool) => {
-                use postgres as $m;
-                $body
-            }
-        }
-    };
-}
-
 // ------------------------------------------------------------------------------------------
 // The contract
 // ------------------------------------------------------------------------------------------

@@ -12,10 +12,6 @@ use klaxon_store::{
 use std::sync::Arc;
 use tokio::sync::Notify;
 
-/// How long to sleep when nothing is due and nothing wakes us (catches heartbeats changed by
-/// another process sharing the database).
-const IDLE_POLL_MS: i64 = 5_000;
-
 /// How long a claim holds a heartbeat: if this process dies before its alert is committed,
 /// the heartbeat falls due again after this long and another claim opens the alert.
 const LEASE_MS: i64 = 60_000;
@@ -93,30 +89,24 @@ pub async fn run(
     writer: Writer,
     clock: Arc<dyn Clock>,
     wake: Arc<Notify>,
-    mut stop: tokio::sync::watch::Receiver<bool>,
+    stop: tokio::sync::watch::Receiver<bool>,
 ) {
-    loop {
-        if *stop.borrow() {
-            return;
-        }
-        let notified = wake.notified();
-        tokio::pin!(notified);
-        notified.as_mut().enable();
-        let now = clock.now_ms();
-        if let Err(e) = expire_due(&store, &writer, now).await {
-            tracing::warn!(error = %e, "heartbeat worker: will retry");
-        }
-        let next = match store.next_heartbeat_expiry().await {
-            Ok(Some(t)) => t.min(now + IDLE_POLL_MS),
-            Ok(None) => now + IDLE_POLL_MS,
-            Err(_) => now + 1_000,
-        };
-        tokio::select! {
-            _ = clock.sleep_until(next) => {}
-            _ = &mut notified => {}
-            _ = stop.changed() => return,
-        }
-    }
+    let s = store.clone();
+    super::run_due_loop(
+        "heartbeats",
+        clock,
+        wake,
+        stop,
+        move |now| {
+            let (store, writer) = (store.clone(), writer.clone());
+            async move { expire_due(&store, &writer, now).await }
+        },
+        move || {
+            let s = s.clone();
+            async move { s.next_heartbeat_expiry().await }
+        },
+    )
+    .await
 }
 
 async fn expire_due(store: &Store, writer: &Writer, now: i64) -> anyhow::Result<()> {

@@ -9,40 +9,29 @@ use klaxon_store::{ActionRequest, Identifier, Store, WriteKind, WriteOp};
 use std::sync::Arc;
 use tokio::sync::Notify;
 
-/// How long to sleep when nothing is due and nothing wakes us (catches snoozes committed by
-/// another process sharing the database).
-const IDLE_POLL_MS: i64 = 5_000;
-
 pub async fn run(
     store: Store,
     writer: Writer,
     clock: Arc<dyn Clock>,
     wake: Arc<Notify>,
-    mut stop: tokio::sync::watch::Receiver<bool>,
+    stop: tokio::sync::watch::Receiver<bool>,
 ) {
-    loop {
-        if *stop.borrow() {
-            return;
-        }
-        let notified = wake.notified();
-        tokio::pin!(notified);
-        notified.as_mut().enable();
-        let now = clock.now_ms();
-        match wake_due(&store, &writer, now).await {
-            Ok(()) => {}
-            Err(e) => tracing::warn!(error = %e, "snooze worker: will retry"),
-        }
-        let next = match store.next_snooze_end().await {
-            Ok(Some(t)) => t.min(now + IDLE_POLL_MS),
-            Ok(None) => now + IDLE_POLL_MS,
-            Err(_) => now + 1_000,
-        };
-        tokio::select! {
-            _ = clock.sleep_until(next) => {}
-            _ = &mut notified => {}
-            _ = stop.changed() => return,
-        }
-    }
+    let s = store.clone();
+    super::run_due_loop(
+        "snooze",
+        clock,
+        wake,
+        stop,
+        move |now| {
+            let (store, writer) = (store.clone(), writer.clone());
+            async move { wake_due(&store, &writer, now).await }
+        },
+        move || {
+            let s = s.clone();
+            async move { s.next_snooze_end().await }
+        },
+    )
+    .await
 }
 
 async fn wake_due(store: &Store, writer: &Writer, now: i64) -> anyhow::Result<()> {
