@@ -35,6 +35,10 @@ pub struct App {
     pub state: AppState,
     /// The admin key generated on first start without a config (printed once).
     pub generated_key: Option<String>,
+    /// On SQLite: an exclusive lock on `<database>.lock`, held while this process runs the
+    /// engine, so a second process on the same file refuses to start instead of firing
+    /// timers twice. Released when the process exits, however it exits.
+    engine_lock: Option<std::fs::File>,
     server: tokio::task::JoinHandle<std::io::Result<()>>,
     shutdown: Arc<Notify>,
     workers: Vec<tokio::task::JoinHandle<()>>,
@@ -44,10 +48,13 @@ pub struct App {
 impl App {
     /// Opens the store, applies the config, starts the workers and the HTTP listener.
     pub async fn start(settings: &Settings, clock: Arc<dyn Clock>) -> anyhow::Result<App> {
+        let engine_lock = lock_sqlite_engine(&settings.database)?;
         let store = Store::connect(&settings.database)
             .await
             .with_context(|| format!("opening database {}", redact(&settings.database)))?;
-        Self::start_with_store(settings, store, clock).await
+        let mut app = Self::start_with_store(settings, store, clock).await?;
+        app.engine_lock = engine_lock;
+        Ok(app)
     }
 
     pub async fn start_with_store(
@@ -146,6 +153,7 @@ impl App {
             addr,
             state,
             generated_key,
+            engine_lock: None,
             server,
             shutdown,
             workers,
@@ -179,6 +187,39 @@ impl App {
 
 pub fn default_clock() -> Arc<dyn Clock> {
     Arc::new(SystemClock)
+}
+
+/// Takes the engine lock of a SQLite database file (`sqlite://PATH` → `PATH.lock`). PostgreSQL
+/// needs none: its workers claim rows with `FOR UPDATE SKIP LOCKED`, so processes can share it.
+fn lock_sqlite_engine(database: &str) -> anyhow::Result<Option<std::fs::File>> {
+    let Some(rest) = database.strip_prefix("sqlite:") else {
+        return Ok(None);
+    };
+    let path = rest
+        .trim_start_matches("//")
+        .split('?')
+        .next()
+        .unwrap_or("");
+    if path.is_empty() || path.contains(":memory:") {
+        return Ok(None);
+    }
+    let lock_path = format!("{path}.lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .with_context(|| format!("creating lock file {lock_path}"))?;
+    match file.try_lock() {
+        Ok(()) => Ok(Some(file)),
+        Err(std::fs::TryLockError::WouldBlock) => Err(anyhow::anyhow!(
+            "database {path} is in use by another klaxon process; SQLite allows one engine per \
+             file (use PostgreSQL to run several klaxon processes)"
+        )),
+        Err(std::fs::TryLockError::Error(e)) => {
+            Err(e).with_context(|| format!("locking {lock_path}"))
+        }
+    }
 }
 
 /// Hides a password in a database URL for logs.

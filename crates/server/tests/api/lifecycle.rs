@@ -164,3 +164,35 @@ async fn health_readiness_and_metrics() {
     }
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_second_process_on_the_same_sqlite_file_refuses_to_start() {
+    let database = klaxon_store::testing::fresh_database(klaxon_store::Dialect::Sqlite).await;
+    let first = TestApp::spawn_with(
+        klaxon_store::Dialect::Sqlite,
+        &config(""),
+        Some(database.clone()),
+    )
+    .await;
+    let dir = std::env::temp_dir().join("klaxon-tests");
+    let path = dir.join(format!("cfg-{}.yaml", uuid::Uuid::new_v4()));
+    std::fs::write(&path, config("")).unwrap();
+    let settings = klaxon_server::settings::Settings::load_with(
+        Some(&path),
+        Some("127.0.0.1:0".into()),
+        Some(database.clone()),
+    )
+    .unwrap();
+    let clock: std::sync::Arc<dyn klaxon_core::clock::Clock> =
+        std::sync::Arc::new(klaxon_core::clock::ManualClock::new(T0));
+    let err = match klaxon_server::App::start(&settings, clock.clone()).await {
+        Ok(_) => panic!("two engines on one SQLite file"),
+        Err(e) => e.to_string(),
+    };
+    assert!(err.contains("in use by another klaxon process"), "{err}");
+    first.stop().await;
+    let again = klaxon_server::App::start(&settings, clock)
+        .await
+        .expect("the lock is released on stop");
+    again.stop().await.unwrap();
+}
