@@ -141,6 +141,15 @@ impl Store {
                 .pragma("mmap_size", "268435456")
                 .pragma("temp_store", "memory");
             let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+            if !in_memory {
+                // Switch the file to WAL once, alone: the switch needs an exclusive lock, and
+                // the pools below open connections concurrently (a race that failed a start
+                // with "database is locked" on a brand-new file). Once in WAL, the pragma each
+                // pooled connection runs is a no-op.
+                use sqlx::Connection;
+                let one = sqlx::SqliteConnection::connect_with(&opts).await?;
+                one.close().await?;
+            }
             let pool = SqlitePoolOptions::new()
                 .max_connections(if in_memory { 1 } else { 8 })
                 .min_connections(1)
