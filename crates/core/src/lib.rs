@@ -10,5 +10,6 @@ pub mod lifecycle;
 pub mod mapping;
 pub mod notification;
 pub mod query;
+pub mod routing;
 pub mod schedule;
 pub mod time;

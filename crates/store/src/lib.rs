@@ -23,6 +23,7 @@ macro_rules! on_backend {
     };
 }
 
+mod directory;
 mod heartbeats;
 mod model;
 mod query_sql;
@@ -31,6 +32,7 @@ mod sql;
 #[doc(hidden)]
 pub mod testing;
 
+pub use directory::*;
 pub use heartbeats::*;
 pub use model::*;
 pub use query_sql::{Bind, Dialect};
@@ -52,6 +54,9 @@ pub enum StoreError {
     Corrupt(String),
     #[error("{0}")]
     Invalid(String),
+    /// A name or id that must be unique is taken (HTTP 409).
+    #[error("{0}")]
+    Conflict(String),
     #[error(
         "database {0:?} is in use by another klaxon process (SQLite allows one engine per file)"
     )]
