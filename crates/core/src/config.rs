@@ -72,6 +72,12 @@ pub struct UserConfig {
     pub role: Role,
     #[serde(default)]
     pub time_zone: Option<String>,
+    /// Web UI password as an argon2 PHC string (`klaxon user hash-password` prints one).
+    #[serde(default)]
+    pub password_hash: Option<String>,
+    /// A file holding the web UI password itself (relative to the config file).
+    #[serde(default)]
+    pub password_file: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

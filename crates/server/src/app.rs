@@ -27,6 +27,8 @@ pub struct AppState {
     pub opsgenie_prefix: String,
     /// Per-integration priority and tag mapping for the webhook and PagerDuty surfaces.
     pub mappings: Arc<klaxon_core::mapping::AlertMappings>,
+    /// Tells the web UI's open pages that alerts changed.
+    pub live: Arc<crate::http::ui::LiveAlerts>,
 }
 
 /// A running Klaxon: the HTTP server and its workers.
@@ -70,6 +72,14 @@ impl App {
             .apply_schedules(&settings.schedules, clock.now_ms())
             .await
             .context("applying schedules and time off from the config")?;
+        crate::http::ui::accounts::apply(
+            &store,
+            &settings.passwords,
+            settings.admin_password.as_deref(),
+            clock.now_ms(),
+        )
+        .await
+        .context("applying web UI passwords")?;
         let generated_key = if settings.directory.integrations.is_empty()
             && store.integration_count().await? == 0
         {
@@ -111,6 +121,7 @@ impl App {
             public_url: settings.public_url.clone(),
             opsgenie_prefix: settings.opsgenie_prefix.clone(),
             mappings: Arc::new(settings.config.alert_mappings()),
+            live: Arc::new(crate::http::ui::LiveAlerts::default()),
         };
         let (stop_workers, stop_rx) = tokio::sync::watch::channel(false);
         workers.push(tokio::spawn(crate::engine::snooze::run(
@@ -118,6 +129,11 @@ impl App {
             writer.clone(),
             clock.clone(),
             state.snooze_wake.clone(),
+            stop_rx.clone(),
+        )));
+        workers.push(tokio::spawn(state.live.clone().run(
+            store.clone(),
+            writer.clone(),
             stop_rx.clone(),
         )));
         workers.push(tokio::spawn(crate::engine::heartbeats::run(

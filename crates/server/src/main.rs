@@ -25,6 +25,28 @@ enum Command {
     CheckConfig { file: PathBuf },
     /// Print the version.
     Version,
+    /// Web UI accounts.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Set a user's web UI password, read from standard input (one line); signs the user's
+    /// browsers out.
+    SetPassword {
+        username: String,
+        /// Create the user with this role (admin, user, stakeholder) if it does not exist.
+        #[arg(long)]
+        role: Option<String>,
+        /// Config file, for the database location.
+        #[arg(long, env = "KLAXON_CONFIG")]
+        config: Option<PathBuf>,
+    },
+    /// Print the argon2 hash of a password read from standard input, for `password_hash`.
+    HashPassword,
 }
 
 fn main() -> ExitCode {
@@ -49,6 +71,13 @@ fn main() -> ExitCode {
             }
             Err(e) => {
                 eprintln!("{e}");
+                ExitCode::from(1)
+            }
+        },
+        Command::User { command } => match user_command(command) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("klaxon: {e:#}");
                 ExitCode::from(1)
             }
         },
@@ -99,4 +128,51 @@ async fn serve(config: Option<PathBuf>) -> anyhow::Result<()> {
         );
     }
     app.run_until_signal().await
+}
+
+fn read_password() -> anyhow::Result<String> {
+    let mut line = String::new();
+    std::io::stdin()
+        .read_line(&mut line)
+        .context("reading the password from standard input")?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_string())
+}
+
+fn user_command(command: UserCommand) -> anyhow::Result<()> {
+    match command {
+        UserCommand::HashPassword => {
+            let pw = read_password()?;
+            let h = klaxon_server::http::ui::session::hash_password(&pw)
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("{h}");
+            Ok(())
+        }
+        UserCommand::SetPassword {
+            username,
+            role,
+            config,
+        } => {
+            let settings = Settings::load(config.as_deref()).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let pw = read_password()?;
+            let rt = tokio::runtime::Runtime::new()?;
+            rt.block_on(async {
+                let store = klaxon_store::Store::connect(&settings.database)
+                    .await
+                    .context("opening the database")?;
+                let now = klaxon_server::app::default_clock().now_ms();
+                let r = klaxon_server::http::ui::accounts::set_password_cli(
+                    &store,
+                    &username,
+                    role.as_deref(),
+                    &pw,
+                    now,
+                )
+                .await;
+                store.close().await;
+                r
+            })?;
+            println!("password set for {username}; their web sessions were signed out");
+            Ok(())
+        }
+    }
 }

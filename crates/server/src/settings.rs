@@ -21,6 +21,10 @@ pub struct Settings {
     pub directory: DirectorySpec,
     /// Schedules and time off declared in the file (`schedules:`, `time_off:`).
     pub schedules: ScheduleDirectory,
+    /// Web UI passwords declared on users (`password_hash`, `password_file`).
+    pub passwords: Vec<crate::http::ui::accounts::UserPassword>,
+    /// `KLAXON_ADMIN_PASSWORD`: the first password of the `admin` user.
+    pub admin_password: Option<String>,
 }
 
 /// Problems found in a config file, each with its line when known.
@@ -57,7 +61,9 @@ impl Settings {
     /// `KLAXON_DATABASE_URL`.
     pub fn load(path: Option<&Path>) -> Result<Settings, LoadError> {
         let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
-        Self::load_with(path, env("KLAXON_LISTEN"), env("KLAXON_DATABASE_URL"))
+        let mut s = Self::load_with(path, env("KLAXON_LISTEN"), env("KLAXON_DATABASE_URL"))?;
+        s.admin_password = env("KLAXON_ADMIN_PASSWORD");
+        Ok(s)
     }
 
     pub fn load_with(
@@ -82,7 +88,11 @@ impl Settings {
         let base_dir = path.and_then(Path::parent).unwrap_or(Path::new("."));
         let directory = directory(&config, &text, base_dir).map_err(fail)?;
         let schedules = schedule_directory(&config).map_err(fail)?;
+        let passwords =
+            crate::http::ui::accounts::from_config(&config, &text, base_dir).map_err(fail)?;
         Ok(Settings {
+            passwords,
+            admin_password: None,
             path: path.map(Path::to_path_buf),
             listen: listen.unwrap_or_else(|| config.listen().to_string()),
             database: database.unwrap_or_else(|| config.database().to_string()),
@@ -297,7 +307,7 @@ fn schedule_directory(c: &Config) -> Result<ScheduleDirectory, Vec<ConfigError>>
     }
 }
 
-fn err_at(text: &str, needle: &str, message: String) -> ConfigError {
+pub(crate) fn err_at(text: &str, needle: &str, message: String) -> ConfigError {
     ConfigError {
         line: text.lines().position(|l| l.contains(needle)).map(|i| i + 1),
         message,

@@ -31,12 +31,14 @@ mod schedules;
 mod sql;
 #[doc(hidden)]
 pub mod testing;
+mod ui;
 
 pub use directory::*;
 pub use heartbeats::*;
 pub use model::*;
 pub use query_sql::{Bind, Dialect};
 pub use schedules::*;
+pub use ui::*;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};

@@ -12,14 +12,15 @@ use klaxon_core::lifecycle::{self, Action, Alert, Responder, Status};
 use std::collections::BTreeMap;
 
 /// Columns of `alerts` in the order [`AlertRow`] reads them.
-const ALERT_COLS: &str = "a.id, a.tiny_id, a.alias, a.message, a.description, a.status, \
+pub(crate) const ALERT_COLS: &str =
+    "a.id, a.tiny_id, a.alias, a.message, a.description, a.status, \
     a.acknowledged, a.is_seen, a.snoozed, a.snoozed_until, a.count, a.priority, a.source, a.owner, \
     a.entity, a.tags, a.details, a.actions, a.responders, a.visible_to, a.integration_id, \
     a.integration_name, a.integration_type, a.created_at, a.updated_at, a.last_occurred_at, \
     a.ack_time, a.close_time, a.acknowledged_by, a.closed_by";
 
 #[derive(sqlx::FromRow)]
-struct AlertRow {
+pub(crate) struct AlertRow {
     id: String,
     tiny_id: i64,
     alias: String,
@@ -95,7 +96,7 @@ fn json<T: serde::Serialize>(v: &T) -> String {
 }
 
 impl AlertRow {
-    fn into_alert(self) -> Result<Alert> {
+    pub(crate) fn into_alert(self) -> Result<Alert> {
         Ok(Alert {
             priority: self
                 .priority

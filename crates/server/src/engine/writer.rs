@@ -15,6 +15,9 @@ type Job = (WriteOp, oneshot::Sender<Result<Outcome, StoreError>>);
 #[derive(Clone)]
 pub struct Writer {
     tx: mpsc::Sender<Job>,
+    /// Counts committed batches, so watchers in this process (the UI's live list) learn of a
+    /// change at once instead of polling.
+    committed: Arc<tokio::sync::watch::Sender<u64>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -35,13 +38,20 @@ impl Writer {
     ) -> (Writer, Vec<tokio::task::JoinHandle<()>>) {
         let (tx, rx) = mpsc::channel::<Job>(16_384);
         let rx = Arc::new(Mutex::new(rx));
+        let committed = Arc::new(tokio::sync::watch::Sender::new(0u64));
         let handles = (0..workers.max(1))
             .map(|_| {
                 let (store, metrics, rx) = (store.clone(), metrics.clone(), rx.clone());
-                tokio::spawn(async move { run(store, metrics, rx).await })
+                let committed = committed.clone();
+                tokio::spawn(async move { run(store, metrics, rx, committed).await })
             })
             .collect();
-        (Writer { tx }, handles)
+        (Writer { tx, committed }, handles)
+    }
+
+    /// Changes whenever a batch has been committed.
+    pub fn subscribe(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.committed.subscribe()
     }
 
     /// Commits one operation (with whatever else is queued) and returns its outcome.
@@ -55,7 +65,12 @@ impl Writer {
     }
 }
 
-async fn run(store: Store, metrics: Arc<Metrics>, rx: Arc<Mutex<mpsc::Receiver<Job>>>) {
+async fn run(
+    store: Store,
+    metrics: Arc<Metrics>,
+    rx: Arc<Mutex<mpsc::Receiver<Job>>>,
+    committed: Arc<tokio::sync::watch::Sender<u64>>,
+) {
     let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH);
     loop {
         {
@@ -74,5 +89,6 @@ async fn run(store: Store, metrics: Arc<Metrics>, rx: Arc<Mutex<mpsc::Receiver<J
             }
             let _ = w.send(r);
         }
+        committed.send_modify(|n| *n = n.wrapping_add(1));
     }
 }

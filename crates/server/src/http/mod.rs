@@ -13,6 +13,8 @@ pub mod ingest;
 pub mod opsgenie;
 /// The PagerDuty Events API v2 (`/v2/enqueue`).
 pub mod pagerduty;
+/// The web UI (`/ui`): sign-in, alerts, on call.
+pub mod ui;
 
 use crate::app::AppState;
 use axum::extract::{DefaultBodyLimit, Request, State};
@@ -37,6 +39,7 @@ pub fn router(state: AppState) -> Router {
         .merge(api)
         .merge(pagerduty::router())
         .merge(alertmanager_webhook::router())
+        .merge(ui::router(state.clone()))
         .fallback(opsgenie::error::not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .layer(middleware::from_fn_with_state(state.clone(), envelope))
@@ -70,10 +73,11 @@ async fn envelope(State(state): State<AppState>, req: Request, next: Next) -> Re
 
 fn is_bodiless(resp: &Response) -> bool {
     use axum::body::HttpBody;
+    // JSON errors are the API's own; HTML errors are the web UI's pages.
     resp.body().size_hint().exact() == Some(0)
         || !resp
             .headers()
             .get(axum::http::header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.contains("json"))
+            .is_some_and(|v| v.contains("json") || v.starts_with("text/html"))
 }

@@ -10,3 +10,4 @@ mod heartbeats;
 mod lifecycle;
 mod pagerduty;
 mod schedules;
+mod ui;
