@@ -26,6 +26,12 @@ integrations:
   - {{name: global, type: api, api_key: {ADMIN_KEY}}}
   - {{name: prom, type: api, api_key: {SRE_KEY}, team: sre, priority: P2}}
   - {{name: webhooks, type: api, api_key: {WEB_KEY}, team: web}}
+schedules:
+  - name: primary
+    time_zone: UTC
+    team: sre
+    rotations:
+      - {{name: daily, type: daily, start: 2026-01-01 00:00, participants: [alice@example.com, erin@example.com]}}
 "#,
         pw = pw.display()
     )
@@ -659,5 +665,120 @@ async fn admin_password_from_the_environment_is_only_a_first_password() {
         .unwrap_err();
         assert!(err.to_string().contains("no user \"nobody\""), "{err}");
         app.stop().await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn on_call_overview_and_taking_a_shift() {
+    for backend in klaxon_store::testing::backends() {
+        let app = spawn(backend).await;
+        let mut erin = Browser::new(&app);
+        erin.sign_in("erin@example.com", PASSWORD).await;
+        let overview = erin.get("/ui/oncall").await;
+        assert_eq!(overview.status, 200);
+        let now_cell = |body: &str| {
+            let at = body.find(r#"class="oncall-now""#).expect("on-call cell");
+            body[at..at + body[at..].find("</td>").unwrap()].to_string()
+        };
+        assert!(
+            now_cell(&overview.body).contains("alice@example.com"),
+            "{}",
+            overview.body
+        );
+        let at = overview.body.find("/ui/oncall/").unwrap();
+        let link = overview.body[at..].split('"').next().unwrap().to_string();
+
+        let page = erin.get(&link).await;
+        assert_eq!(page.status, 200);
+        assert!(page.body.contains("Take this shift"));
+        let csrf = page.csrf();
+        let start = crate::helpers::T0.to_string();
+        let end = (crate::helpers::T0 + 3_600_000).to_string();
+        let p = erin
+            .post(
+                &format!("{link}/override"),
+                &[
+                    ("_csrf", &csrf),
+                    ("user", "erin@example.com"),
+                    ("start_ms", &start),
+                    ("end_ms", &end),
+                ],
+            )
+            .await;
+        assert_eq!(p.status, 303);
+        let done = erin.get(&p.location.unwrap()).await;
+        assert!(done.body.contains("Override created"), "{}", done.body);
+        assert!(
+            done.body.contains(r#"class="shift override""#),
+            "the calendar shows it"
+        );
+        let overview = erin.get("/ui/oncall").await;
+        assert!(
+            now_cell(&overview.body).contains("erin@example.com"),
+            "{}",
+            overview.body
+        );
+
+        // A local window the wrong way round is refused with a message, nothing written.
+        let p = erin
+            .post(
+                &format!("{link}/override"),
+                &[
+                    ("_csrf", &csrf),
+                    ("user", "erin@example.com"),
+                    ("start", "2026-01-02T10:00"),
+                    ("end", "2026-01-02T09:00"),
+                ],
+            )
+            .await;
+        let back = erin.get(&p.location.unwrap()).await;
+        assert!(back.body.contains("The end must be after the start."));
+
+        // Time off: people book their own; others' only if admin.
+        let p = erin
+            .post(
+                &format!("{link}/time-off"),
+                &[
+                    ("_csrf", &csrf),
+                    ("user", "alice@example.com"),
+                    ("start", "2026-01-03T00:00"),
+                    ("end", "2026-01-04T00:00"),
+                ],
+            )
+            .await;
+        assert_eq!(p.status, 403);
+        let p = erin
+            .post(
+                &format!("{link}/time-off"),
+                &[
+                    ("_csrf", &csrf),
+                    ("user", "erin@example.com"),
+                    ("start", "2026-01-03T00:00"),
+                    ("end", "2026-01-04T00:00"),
+                    ("reason", "dentist"),
+                ],
+            )
+            .await;
+        assert_eq!(p.status, 303);
+        let (_, off) = app.get("/v2/time-off").await;
+        assert!(off.to_string().contains("dentist"), "{off}");
+
+        let mut carol = Browser::new(&app);
+        carol.sign_in("carol@example.com", PASSWORD).await;
+        let page = carol.get(&link).await;
+        assert!(!page.body.contains("Take this shift"));
+        let p = carol
+            .post(
+                &format!("{link}/override"),
+                &[
+                    ("_csrf", &page.csrf()),
+                    ("user", "carol@example.com"),
+                    ("start_ms", &start),
+                    ("end_ms", &end),
+                ],
+            )
+            .await;
+        assert_eq!(p.status, 403);
+        app.stop().await;
     }
 }

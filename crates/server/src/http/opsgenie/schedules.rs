@@ -21,6 +21,7 @@ mod render;
 mod time_off;
 
 pub use on_call::on_call_users;
+pub(crate) use on_call::prepare;
 
 use super::error::{envelope, obj, OgError};
 use crate::app::AppState;

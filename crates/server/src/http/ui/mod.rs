@@ -9,6 +9,7 @@
 pub mod accounts;
 mod alerts;
 mod live;
+mod oncall;
 mod page;
 pub mod session;
 
@@ -47,6 +48,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/ui/assets/{version}/{file}", get(asset))
         .route("/ui/events", get(live::events))
         .merge(alerts::router())
+        .merge(oncall::router())
         .route_layer(middleware::from_fn_with_state(state, guard))
 }
 

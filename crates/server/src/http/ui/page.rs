@@ -13,6 +13,7 @@ use maud::{html, Markup, DOCTYPE};
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Section {
     Alerts,
+    OnCall,
     None,
 }
 
@@ -42,6 +43,7 @@ pub fn shell(title: &str, viewer: Option<&Viewer>, section: Section, body: Marku
                         a.brand href="/ui/alerts" { "Klaxon" }
                         nav aria-label="Main" {
                             (nav("/ui/alerts", "Alerts", Section::Alerts))
+                            (nav("/ui/oncall", "On call", Section::OnCall))
                         }
                         div.me {
                             span title=(v.user.username) { (v.user.username) }

@@ -23,7 +23,7 @@ const NEXT_HORIZON_MS: i64 = 10 * 366 * 24 * 3_600_000;
 const MAX_TIMELINE_DAYS: i64 = 2 * 366;
 
 /// A schedule ready for questions about one window, with usernames for its user ids.
-pub(super) struct Prepared {
+pub(crate) struct Prepared {
     pub schedule: Schedule,
     pub names: Names,
 }
@@ -57,7 +57,7 @@ fn prepared(
 }
 
 /// Reads the overrides and time off that matter in `[from, to)` and builds the schedule.
-pub(super) async fn prepare(
+pub(crate) async fn prepare(
     store: &Store,
     s: &StoredSchedule,
     from: i64,
