@@ -41,6 +41,27 @@ pub struct Config {
     /// Vacations and other absences, applied to every schedule (see [`TimeOffConfig`]).
     #[serde(default)]
     pub time_off: Vec<TimeOffConfig>,
+    /// An alertmanager.yml's sections, accepted as they are (see [`crate::alertmanager`]):
+    /// the routing tree whose receivers name Klaxon teams or escalation policies.
+    #[serde(default)]
+    pub route: Option<crate::alertmanager::RouteSpec>,
+    #[serde(default)]
+    pub inhibit_rules: Option<Vec<crate::alertmanager::InhibitRuleSpec>>,
+    #[serde(default)]
+    pub time_intervals: Option<Vec<crate::alertmanager::NamedTimeIntervalSpec>>,
+    #[serde(default)]
+    pub mute_time_intervals: Option<Vec<crate::alertmanager::NamedTimeIntervalSpec>>,
+    /// Receiver names (notifier settings are ignored), so an alertmanager.yml pastes in.
+    #[serde(default)]
+    pub receivers: Option<Vec<crate::alertmanager::ReceiverSpec>>,
+    /// alertmanager.yml's `global:` (only `resolve_timeout` is read) and `templates:` (ignored).
+    #[serde(default)]
+    pub global: Option<serde_yaml::Value>,
+    #[serde(default)]
+    pub templates: Option<Vec<String>>,
+    /// Settings of the Alertmanager API v2 surface (`/api/v2/`).
+    #[serde(default)]
+    pub alertmanager: crate::alertmanager::ApiSettings,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
@@ -726,6 +747,7 @@ impl Config {
             }
         }
         self.validate_schedules(text, &usernames, &teams, &mut errs);
+        errs.extend(self.validate_alertmanager(text));
         errs
     }
 

@@ -29,6 +29,8 @@ pub struct AppState {
     pub mappings: Arc<klaxon_core::mapping::AlertMappings>,
     /// Tells the web UI's open pages that alerts changed.
     pub live: Arc<crate::http::ui::LiveAlerts>,
+    /// The Alertmanager API's routing tree and settings; its flush worker's wake-up.
+    pub am: Arc<crate::engine::alertmanager::AmRuntime>,
 }
 
 /// A running Klaxon: the HTTP server and its workers.
@@ -122,6 +124,10 @@ impl App {
             opsgenie_prefix: settings.opsgenie_prefix.clone(),
             mappings: Arc::new(settings.config.alert_mappings()),
             live: Arc::new(crate::http::ui::LiveAlerts::default()),
+            am: Arc::new(crate::engine::alertmanager::AmRuntime::new(
+                settings,
+                clock.now_ms(),
+            )?),
         };
         let (stop_workers, stop_rx) = tokio::sync::watch::channel(false);
         workers.push(tokio::spawn(crate::engine::snooze::run(
@@ -134,6 +140,13 @@ impl App {
         workers.push(tokio::spawn(state.live.clone().run(
             store.clone(),
             writer.clone(),
+            stop_rx.clone(),
+        )));
+        workers.push(tokio::spawn(crate::engine::alertmanager::run(
+            state.am.clone(),
+            store.clone(),
+            writer.clone(),
+            clock.clone(),
             stop_rx.clone(),
         )));
         workers.push(tokio::spawn(crate::engine::heartbeats::run(

@@ -5,6 +5,7 @@ pub mod engine;
 pub mod http;
 pub mod keys;
 pub mod metrics;
+pub mod routes_cli;
 pub mod settings;
 
 pub use app::{App, AppState};

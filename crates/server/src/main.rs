@@ -23,6 +23,11 @@ enum Command {
     },
     /// Validate a config file; prints each problem with its line and exits non-zero on error.
     CheckConfig { file: PathBuf },
+    /// The Alertmanager routing tree of a config file.
+    Routes {
+        #[command(subcommand)]
+        command: klaxon_server::routes_cli::RoutesCommand,
+    },
     /// Print the version.
     Version,
     /// Web UI accounts.
@@ -58,6 +63,7 @@ fn main() -> ExitCode {
             println!("klaxon {}", env!("CARGO_PKG_VERSION"));
             ExitCode::SUCCESS
         }
+        Command::Routes { command } => klaxon_server::routes_cli::run(command),
         Command::CheckConfig { file } => match Settings::load(Some(&file)) {
             Ok(s) => {
                 println!(

@@ -25,6 +25,8 @@ pub struct Settings {
     pub passwords: Vec<crate::http::ui::accounts::UserPassword>,
     /// `KLAXON_ADMIN_PASSWORD`: the first password of the `admin` user.
     pub admin_password: Option<String>,
+    /// The file as written (the Alertmanager API serves its Alertmanager sections).
+    pub config_text: String,
 }
 
 /// Problems found in a config file, each with its line when known.
@@ -104,6 +106,7 @@ impl Settings {
             directory,
             schedules,
             config,
+            config_text: text,
         })
     }
 }

@@ -23,6 +23,7 @@ macro_rules! on_backend {
     };
 }
 
+mod alertmanager;
 mod directory;
 mod heartbeats;
 mod model;
@@ -33,6 +34,7 @@ mod sql;
 pub mod testing;
 mod ui;
 
+pub use alertmanager::*;
 pub use directory::*;
 pub use heartbeats::*;
 pub use model::*;

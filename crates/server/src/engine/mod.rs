@@ -1,6 +1,7 @@
 //! The engine: workers over durable due-time rows, and the group-commit writer every alert
 //! change goes through.
 
+pub mod alertmanager;
 pub mod heartbeats;
 pub mod snooze;
 pub mod writer;

@@ -1,6 +1,8 @@
 //! HTTP surfaces. Each module exposes its own `router()`; this one merges them and wraps them
 //! in the layers every response needs.
 
+/// The Alertmanager API v2 (`/api/v2/`): Prometheus and amtool talk to Klaxon directly.
+pub mod alertmanager;
 /// The Alertmanager webhook receiver (`/api/integrations/alertmanager`): one alert per group.
 pub mod alertmanager_webhook;
 /// API keys in the forms clients send them, checked against the store (with a short cache).
@@ -40,6 +42,7 @@ pub fn router(state: AppState) -> Router {
         .merge(pagerduty::router())
         .merge(alertmanager_webhook::router())
         .merge(ui::router(state.clone()))
+        .merge(alertmanager::router())
         .fallback(opsgenie::error::not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .layer(middleware::from_fn_with_state(state.clone(), envelope))

@@ -3,6 +3,7 @@
 
 mod helpers;
 
+mod alertmanager_api;
 mod alertmanager_webhook;
 mod alerts;
 mod errors;

@@ -1,0 +1,451 @@
+//! The Alertmanager API v2 state: Prometheus alerts by fingerprint, the aggregation groups
+//! they form (with the due time of each group's next flush) and silences.
+//!
+//! An ingest writes alerts, groups and memberships in one transaction. The flush worker claims
+//! due groups the way the heartbeat worker claims heartbeats: the claim moves `flush_at` a
+//! lease ahead, the finish writes the real next due time (or deletes the group once every
+//! member resolved). A process that dies between the two leaves a due row that fires again
+//! after the lease.
+
+use crate::query_sql::Dialect;
+use crate::{Db, Result, Store, StoreError};
+use klaxon_core::alertmanager::{Labels, Matcher, Silence};
+use std::collections::BTreeMap;
+
+/// A Prometheus alert as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AmAlert {
+    pub fingerprint: String,
+    pub labels: Labels,
+    pub annotations: BTreeMap<String, String>,
+    pub starts_at: i64,
+    pub ends_at: i64,
+    pub generator_url: String,
+    pub updated_at: i64,
+}
+
+impl AmAlert {
+    pub fn firing(&self, now: i64) -> bool {
+        self.ends_at > now
+    }
+}
+
+/// An aggregation group an ingested alert belongs to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AmGroupRef {
+    pub group_key: String,
+    pub route_id: String,
+    pub receiver: String,
+    pub group_labels: Labels,
+    pub alias: String,
+    /// When a group created by this ingest first flushes (now + group_wait).
+    pub first_flush_at: i64,
+}
+
+/// A group as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AmGroup {
+    pub group_key: String,
+    pub route_id: String,
+    pub receiver: String,
+    pub group_labels: Labels,
+    pub alias: String,
+    pub flush_at: i64,
+    pub notified: Vec<String>,
+    pub suppressed: String,
+    pub last_notified_at: Option<i64>,
+    pub created_at: i64,
+}
+
+/// What a flush decided for a group.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AmFlushResult {
+    /// `None`: every member resolved; the group is deleted.
+    pub next_flush_at: Option<i64>,
+    pub notified: Vec<String>,
+    pub suppressed: String,
+    pub last_notified_at: Option<i64>,
+    /// Resolved members the Klaxon alert has been told about: they leave the group.
+    pub remove: Vec<String>,
+}
+
+fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(format!("{what}: {e}"))
+}
+
+fn to_json<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_string(v).unwrap_or_else(|_| "null".into())
+}
+
+fn from_json<T: serde::de::DeserializeOwned>(what: &str, s: &str) -> Result<T> {
+    serde_json::from_str(s).map_err(|e| corrupt(what, e))
+}
+
+/// How labels are written in the `labels` column: compact JSON of a sorted map, so that an
+/// equality matcher can be narrowed down in SQL with a `LIKE` on `"name":"value"`.
+pub fn label_pair_pattern(name: &str, value: &str) -> String {
+    let pair = format!("{}:{}", to_json(&name), to_json(&value));
+    let escaped: String = pair
+        .chars()
+        .flat_map(|c| match c {
+            '%' | '_' | '\\' => vec!['\\', c],
+            c => vec![c],
+        })
+        .collect();
+    format!("%{escaped}%")
+}
+
+type AlertRow = (String, String, String, i64, i64, String, i64);
+const ALERT_COLS: &str =
+    "a.fingerprint, a.labels, a.annotations, a.starts_at, a.ends_at, a.generator_url, a.updated_at";
+
+fn alert_from_row(r: AlertRow) -> Result<AmAlert> {
+    let (fingerprint, labels, annotations, starts_at, ends_at, generator_url, updated_at) = r;
+    Ok(AmAlert {
+        fingerprint,
+        labels: from_json("am_alerts.labels", &labels)?,
+        annotations: from_json("am_alerts.annotations", &annotations)?,
+        starts_at,
+        ends_at,
+        generator_url,
+        updated_at,
+    })
+}
+
+type GroupRow = (
+    String,
+    String,
+    String,
+    String,
+    String,
+    i64,
+    String,
+    String,
+    Option<i64>,
+    i64,
+);
+const GROUP_COLS: &str = "g.group_key, g.route_id, g.receiver, g.group_labels, g.alias, g.flush_at, g.notified, g.suppressed, g.last_notified_at, g.created_at";
+
+fn group_from_row(r: GroupRow) -> Result<AmGroup> {
+    let (group_key, route_id, receiver, labels, alias, flush_at, notified, suppressed, last, c) = r;
+    Ok(AmGroup {
+        group_key,
+        route_id,
+        receiver,
+        group_labels: from_json("am_groups.group_labels", &labels)?,
+        alias,
+        flush_at,
+        notified: from_json("am_groups.notified", &notified)?,
+        suppressed,
+        last_notified_at: last,
+        created_at: c,
+    })
+}
+
+type SilenceRow = (String, String, i64, i64, String, String, i64);
+
+fn silence_from_row(r: SilenceRow) -> Result<(Silence, i64)> {
+    let (id, matchers, starts_at, ends_at, created_by, comment, updated_at) = r;
+    let matchers: Vec<Matcher> = from_json("am_silences.matchers", &matchers)?;
+    let at = |ms: i64| {
+        chrono::DateTime::from_timestamp_millis(ms).ok_or_else(|| corrupt("am_silences time", ms))
+    };
+    Ok((
+        Silence {
+            id,
+            matchers,
+            starts_at: at(starts_at)?,
+            ends_at: at(ends_at)?,
+            created_by,
+            comment,
+        },
+        updated_at,
+    ))
+}
+
+/// Rows per multi-row statement (SQLite allows 32766 bound values; PostgreSQL 65535).
+const CHUNK: usize = 500;
+
+macro_rules! am_backend {
+    ($modname:ident, $db:ty, $dialect:expr) => {
+        mod $modname {
+            use super::*;
+
+            type DB = $db;
+            type Pool = sqlx::Pool<DB>;
+            type Tx = sqlx::Transaction<'static, DB>;
+            const DIALECT: Dialect = $dialect;
+
+            async fn begin_write(pool: &Pool) -> Result<Tx> {
+                Ok(match DIALECT {
+                    Dialect::Sqlite => pool.begin_with("BEGIN IMMEDIATE").await?,
+                    Dialect::Postgres => pool.begin().await?,
+                })
+            }
+
+            pub async fn ingest(pool: &Pool, alerts: &[AmAlert], groups: &[(AmGroupRef, String)], now: i64) -> Result<()> {
+                let mut tx = begin_write(pool).await?;
+                // Same fingerprint twice in one request: the last one wins (one row per
+                // statement may not be updated twice on PostgreSQL).
+                let mut by_fp: BTreeMap<&str, &AmAlert> = BTreeMap::new();
+                for a in alerts {
+                    by_fp.insert(a.fingerprint.as_str(), a);
+                }
+                let list: Vec<&AmAlert> = by_fp.into_values().collect();
+                for chunk in list.chunks(CHUNK) {
+                    let mut qb = sqlx::QueryBuilder::<DB>::new("INSERT INTO am_alerts (fingerprint, labels, annotations, starts_at, ends_at, generator_url, updated_at) ");
+                    qb.push_values(chunk, |mut b, a| {
+                        b.push_bind(&a.fingerprint).push_bind(to_json(&a.labels)).push_bind(to_json(&a.annotations))
+                            .push_bind(a.starts_at).push_bind(a.ends_at).push_bind(&a.generator_url).push_bind(a.updated_at);
+                    });
+                    // Alertmanager's merge: an update of a still-firing alert keeps the
+                    // earlier start; a new occurrence after it resolved starts afresh.
+                    qb.push(" ON CONFLICT (fingerprint) DO UPDATE SET labels = excluded.labels, annotations = excluded.annotations, \
+                        starts_at = CASE WHEN am_alerts.ends_at >= excluded.starts_at AND am_alerts.starts_at < excluded.starts_at THEN am_alerts.starts_at ELSE excluded.starts_at END, \
+                        ends_at = excluded.ends_at, generator_url = excluded.generator_url, updated_at = excluded.updated_at");
+                    qb.build().execute(&mut *tx).await?;
+                }
+                let mut seen = std::collections::BTreeSet::new();
+                let new_groups: Vec<&AmGroupRef> = groups.iter().map(|(g, _)| g).filter(|g| seen.insert(g.group_key.as_str())).collect();
+                for chunk in new_groups.chunks(CHUNK) {
+                    let mut qb = sqlx::QueryBuilder::<DB>::new("INSERT INTO am_groups (group_key, route_id, receiver, group_labels, alias, flush_at, created_at) ");
+                    qb.push_values(chunk, |mut b, g| {
+                        b.push_bind(&g.group_key).push_bind(&g.route_id).push_bind(&g.receiver).push_bind(to_json(&g.group_labels))
+                            .push_bind(&g.alias).push_bind(g.first_flush_at).push_bind(now);
+                    });
+                    qb.push(" ON CONFLICT (group_key) DO NOTHING");
+                    qb.build().execute(&mut *tx).await?;
+                }
+                let mut seen = std::collections::BTreeSet::new();
+                let members: Vec<(&str, &str)> = groups.iter().map(|(g, fp)| (g.group_key.as_str(), fp.as_str())).filter(|p| seen.insert(*p)).collect();
+                for chunk in members.chunks(CHUNK) {
+                    let mut qb = sqlx::QueryBuilder::<DB>::new("INSERT INTO am_group_alerts (group_key, fingerprint) ");
+                    qb.push_values(chunk, |mut b, (g, fp)| {
+                        b.push_bind(*g).push_bind(*fp);
+                    });
+                    qb.push(" ON CONFLICT (group_key, fingerprint) DO NOTHING");
+                    qb.build().execute(&mut *tx).await?;
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+
+            pub async fn alerts(pool: &Pool, firing_at: Option<i64>, equal: &[(String, String)]) -> Result<Vec<AmAlert>> {
+                let mut qb = sqlx::QueryBuilder::<DB>::new(format!("SELECT {ALERT_COLS} FROM am_alerts a WHERE 1 = 1"));
+                if let Some(now) = firing_at {
+                    qb.push(" AND a.ends_at > ").push_bind(now);
+                }
+                for (name, value) in equal {
+                    qb.push(" AND a.labels LIKE ").push_bind(label_pair_pattern(name, value)).push(" ESCAPE '\\'");
+                }
+                qb.push(" ORDER BY a.fingerprint");
+                let rows: Vec<AlertRow> = qb.build_query_as().fetch_all(pool).await?;
+                rows.into_iter().map(alert_from_row).collect()
+            }
+
+            pub async fn groups(pool: &Pool) -> Result<Vec<(AmGroup, Vec<String>)>> {
+                let rows: Vec<GroupRow> = sqlx::query_as(&format!("SELECT {GROUP_COLS} FROM am_groups g ORDER BY g.group_key")).fetch_all(pool).await?;
+                let members: Vec<(String, String)> = sqlx::query_as("SELECT group_key, fingerprint FROM am_group_alerts ORDER BY group_key, fingerprint").fetch_all(pool).await?;
+                let mut by_group: BTreeMap<String, Vec<String>> = BTreeMap::new();
+                for (g, fp) in members {
+                    by_group.entry(g).or_default().push(fp);
+                }
+                rows.into_iter().map(|r| {
+                    let g = group_from_row(r)?;
+                    let m = by_group.remove(&g.group_key).unwrap_or_default();
+                    Ok((g, m))
+                }).collect()
+            }
+
+            pub async fn members(pool: &Pool, group_key: &str) -> Result<Vec<AmAlert>> {
+                let rows: Vec<AlertRow> = sqlx::query_as(&format!("SELECT {ALERT_COLS} FROM am_group_alerts m JOIN am_alerts a ON a.fingerprint = m.fingerprint WHERE m.group_key = $1 ORDER BY a.fingerprint"))
+                    .bind(group_key).fetch_all(pool).await?;
+                rows.into_iter().map(alert_from_row).collect()
+            }
+
+            pub async fn next_flush(pool: &Pool) -> Result<Option<i64>> {
+                let row: (Option<i64>,) = sqlx::query_as("SELECT MIN(flush_at) FROM am_groups").fetch_one(pool).await?;
+                Ok(row.0)
+            }
+
+            pub async fn claim(pool: &Pool, now: i64, lease_until: i64, limit: i64) -> Result<Vec<AmGroup>> {
+                let skip = match DIALECT { Dialect::Postgres => " FOR UPDATE SKIP LOCKED", Dialect::Sqlite => "" };
+                let sql = format!(
+                    "UPDATE am_groups SET flush_at = $2 WHERE flush_at <= $1 AND group_key IN \
+                     (SELECT group_key FROM am_groups WHERE flush_at <= $1 ORDER BY flush_at LIMIT $3{skip}) \
+                     RETURNING group_key, route_id, receiver, group_labels, alias, flush_at, notified, suppressed, last_notified_at, created_at");
+                let mut tx = begin_write(pool).await?;
+                let rows: Vec<GroupRow> = sqlx::query_as(&sql).bind(now).bind(lease_until).bind(limit).fetch_all(&mut *tx).await?;
+                tx.commit().await?;
+                rows.into_iter().map(group_from_row).collect()
+            }
+
+            /// Writes a flush's result unless the claim was lost (the lease ran out and another
+            /// process claimed the group); `false` then.
+            pub async fn finish(pool: &Pool, group_key: &str, lease_until: i64, r: &AmFlushResult) -> Result<bool> {
+                let mut tx = begin_write(pool).await?;
+                let done = match r.next_flush_at {
+                    Some(next) => sqlx::query("UPDATE am_groups SET flush_at = $3, notified = $4, suppressed = $5, last_notified_at = $6 WHERE group_key = $1 AND flush_at = $2")
+                        .bind(group_key).bind(lease_until).bind(next).bind(to_json(&r.notified)).bind(&r.suppressed).bind(r.last_notified_at)
+                        .execute(&mut *tx).await?,
+                    None => sqlx::query("DELETE FROM am_groups WHERE group_key = $1 AND flush_at = $2")
+                        .bind(group_key).bind(lease_until).execute(&mut *tx).await?,
+                };
+                let ok = done.rows_affected() > 0;
+                if ok && r.next_flush_at.is_some() {
+                    for fp in &r.remove {
+                        // Only if it is still resolved: a new occurrence may have come in since.
+                        sqlx::query("DELETE FROM am_group_alerts WHERE group_key = $1 AND fingerprint = $2 AND NOT EXISTS (SELECT 1 FROM am_alerts a WHERE a.fingerprint = $2 AND a.ends_at > $3)")
+                            .bind(group_key).bind(fp).bind(lease_until).execute(&mut *tx).await?;
+                    }
+                }
+                tx.commit().await?;
+                Ok(ok)
+            }
+
+            /// Forgets resolved alerts that ended before `before` and belong to no group.
+            pub async fn gc(pool: &Pool, before: i64) -> Result<u64> {
+                let done = sqlx::query("DELETE FROM am_alerts WHERE ends_at < $1 AND NOT EXISTS (SELECT 1 FROM am_group_alerts m WHERE m.fingerprint = am_alerts.fingerprint)")
+                    .bind(before).execute(pool).await?;
+                Ok(done.rows_affected())
+            }
+
+            pub async fn silences(pool: &Pool) -> Result<Vec<(Silence, i64)>> {
+                let rows: Vec<SilenceRow> = sqlx::query_as("SELECT id, matchers, starts_at, ends_at, created_by, comment, updated_at FROM am_silences ORDER BY id")
+                    .fetch_all(pool).await?;
+                rows.into_iter().map(silence_from_row).collect()
+            }
+
+            pub async fn silence(pool: &Pool, id: &str) -> Result<Option<(Silence, i64)>> {
+                let row: Option<SilenceRow> = sqlx::query_as("SELECT id, matchers, starts_at, ends_at, created_by, comment, updated_at FROM am_silences WHERE id = $1")
+                    .bind(id).fetch_optional(pool).await?;
+                row.map(silence_from_row).transpose()
+            }
+
+            pub async fn put_silence(pool: &Pool, s: &Silence, now: i64) -> Result<()> {
+                sqlx::query("INSERT INTO am_silences (id, matchers, starts_at, ends_at, created_by, comment, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+                    ON CONFLICT (id) DO UPDATE SET matchers = excluded.matchers, starts_at = excluded.starts_at, ends_at = excluded.ends_at, \
+                    created_by = excluded.created_by, comment = excluded.comment, updated_at = excluded.updated_at")
+                    .bind(&s.id).bind(to_json(&s.matchers)).bind(s.starts_at.timestamp_millis()).bind(s.ends_at.timestamp_millis())
+                    .bind(&s.created_by).bind(&s.comment).bind(now)
+                    .execute(pool).await?;
+                Ok(())
+            }
+
+            /// Ends a silence at `now` (a pending one never starts). `None` when there is no
+            /// such silence, `Some(false)` when it had already expired.
+            pub async fn expire_silence(pool: &Pool, id: &str, now: i64) -> Result<Option<bool>> {
+                let mut tx = begin_write(pool).await?;
+                let row: Option<(i64, i64)> = sqlx::query_as("SELECT starts_at, ends_at FROM am_silences WHERE id = $1")
+                    .bind(id).fetch_optional(&mut *tx).await?;
+                let Some((starts_at, ends_at)) = row else { return Ok(None) };
+                if ends_at <= now {
+                    return Ok(Some(false));
+                }
+                sqlx::query("UPDATE am_silences SET starts_at = $2, ends_at = $3, updated_at = $3 WHERE id = $1")
+                    .bind(id).bind(starts_at.min(now)).bind(now).execute(&mut *tx).await?;
+                tx.commit().await?;
+                Ok(Some(true))
+            }
+        }
+    };
+}
+
+am_backend!(sqlite, sqlx::Sqlite, Dialect::Sqlite);
+am_backend!(postgres, sqlx::Postgres, Dialect::Postgres);
+
+impl Store {
+    /// Stores posted alerts (merged by fingerprint), creates the groups they open (due at
+    /// their first flush) and their memberships, in one transaction.
+    #[tracing::instrument(level = "debug", skip_all, fields(alerts = alerts.len()))]
+    pub async fn am_ingest(
+        &self,
+        alerts: &[AmAlert],
+        groups: &[(AmGroupRef, String)],
+        now: i64,
+    ) -> Result<()> {
+        on_backend!(self, m, pool => m::ingest(pool, alerts, groups, now).await)
+    }
+
+    /// Alerts firing at `firing_at` (all stored ones with `None`), narrowed to those whose
+    /// labels contain each `(name, value)` pair; the caller applies the exact matchers.
+    #[tracing::instrument(level = "debug", skip_all)]
+    pub async fn am_alerts(
+        &self,
+        firing_at: Option<i64>,
+        equal: &[(String, String)],
+    ) -> Result<Vec<AmAlert>> {
+        on_backend!(self, m, pool => m::alerts(pool, firing_at, equal).await)
+    }
+
+    /// Every aggregation group with the fingerprints of its members.
+    #[tracing::instrument(level = "debug", skip_all)]
+    pub async fn am_groups(&self) -> Result<Vec<(AmGroup, Vec<String>)>> {
+        on_backend!(self, m, pool => m::groups(pool).await)
+    }
+
+    pub async fn am_group_members(&self, group_key: &str) -> Result<Vec<AmAlert>> {
+        on_backend!(self, m, pool => m::members(pool, group_key).await)
+    }
+
+    /// The earliest group flush due, if any.
+    pub async fn am_next_flush(&self) -> Result<Option<i64>> {
+        on_backend!(self, m, pool => m::next_flush(pool).await)
+    }
+
+    /// Claims (at most `limit`) groups due at `now`, leasing them until `lease_until`.
+    #[tracing::instrument(level = "debug", skip_all)]
+    pub async fn am_claim_groups(
+        &self,
+        now: i64,
+        lease_until: i64,
+        limit: i64,
+    ) -> Result<Vec<AmGroup>> {
+        on_backend!(self, m, pool => m::claim(pool, now, lease_until, limit).await)
+    }
+
+    /// Ends a claim with the flush's result; `false` when the claim was lost.
+    pub async fn am_finish_group(
+        &self,
+        group_key: &str,
+        lease_until: i64,
+        result: &AmFlushResult,
+    ) -> Result<bool> {
+        on_backend!(self, m, pool => m::finish(pool, group_key, lease_until, result).await)
+    }
+
+    /// Deletes resolved alerts that ended before `before` and are in no group.
+    pub async fn am_gc(&self, before: i64) -> Result<u64> {
+        on_backend!(self, m, pool => m::gc(pool, before).await)
+    }
+
+    /// Every silence with its last update time.
+    pub async fn am_silences(&self) -> Result<Vec<(Silence, i64)>> {
+        on_backend!(self, m, pool => m::silences(pool).await)
+    }
+
+    pub async fn am_silence(&self, id: &str) -> Result<Option<(Silence, i64)>> {
+        on_backend!(self, m, pool => m::silence(pool, id).await)
+    }
+
+    /// Creates or replaces the silence with `s.id`.
+    pub async fn am_put_silence(&self, s: &Silence, now: i64) -> Result<()> {
+        on_backend!(self, m, pool => m::put_silence(pool, s, now).await)
+    }
+
+    /// See the backend's `expire_silence`.
+    pub async fn am_expire_silence(&self, id: &str, now: i64) -> Result<Option<bool>> {
+        on_backend!(self, m, pool => m::expire_silence(pool, id, now).await)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn like_patterns_escape_wildcards() {
+        assert_eq!(label_pair_pattern("job", "a_b%"), r#"%"job":"a\_b\%"%"#);
+        assert_eq!(label_pair_pattern("x", "q\""), r#"%"x":"q\\""%"#);
+    }
+}
