@@ -62,6 +62,12 @@ pub struct Config {
     /// Settings of the Alertmanager API v2 surface (`/api/v2/`).
     #[serde(default)]
     pub alertmanager: crate::alertmanager::ApiSettings,
+    /// Public status pages (see [`crate::status::config`]).
+    #[serde(default)]
+    pub status_pages: Vec<crate::status::config::StatusPageConfig>,
+    /// HTTP and TCP health checks (see [`crate::status::config`]).
+    #[serde(default)]
+    pub health_checks: Vec<crate::status::config::HealthCheckConfig>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
@@ -748,6 +754,11 @@ impl Config {
         }
         self.validate_schedules(text, &usernames, &teams, &mut errs);
         errs.extend(self.validate_alertmanager(text));
+        errs.extend(crate::status::config::validate(
+            &self.status_pages,
+            &self.health_checks,
+            text,
+        ));
         errs
     }
 
@@ -872,7 +883,7 @@ fn looks_like_email(s: &str) -> bool {
 
 /// The 1-based line where `needle` first stands as a whole value (not inside a longer word), so
 /// that rule errors point at the place a person has to fix.
-fn locate(text: &str, needle: &str) -> Option<usize> {
+pub(crate) fn locate(text: &str, needle: &str) -> Option<usize> {
     if needle.is_empty() {
         return None;
     }
@@ -889,7 +900,7 @@ fn locate(text: &str, needle: &str) -> Option<usize> {
 }
 
 /// Like [`locate`], but only at or after line `from` (1-based); anywhere when `from` is `None`.
-fn locate_from(text: &str, from: Option<usize>, needle: &str) -> Option<usize> {
+pub(crate) fn locate_from(text: &str, from: Option<usize>, needle: &str) -> Option<usize> {
     let Some(from) = from.filter(|f| *f > 1) else {
         return locate(text, needle);
     };

@@ -12,4 +12,5 @@ pub mod notification;
 pub mod query;
 pub mod routing;
 pub mod schedule;
+pub mod status;
 pub mod time;

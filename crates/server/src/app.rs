@@ -23,6 +23,8 @@ pub struct AppState {
     pub snooze_wake: Arc<Notify>,
     /// Wakes the heartbeat worker when a ping or an edit moves a heartbeat's due time.
     pub heartbeat_wake: Arc<Notify>,
+    /// Wakes the scheduled-maintenance worker when a maintenance is created or changed.
+    pub maintenance_wake: Arc<Notify>,
     pub public_url: Option<String>,
     pub opsgenie_prefix: String,
     /// Per-integration priority and tag mapping for the webhook and PagerDuty surfaces.
@@ -82,6 +84,10 @@ impl App {
         )
         .await
         .context("applying web UI passwords")?;
+        store
+            .apply_status_pages(&settings.status_pages, clock.now_ms())
+            .await
+            .context("applying status pages from the config")?;
         let generated_key = if settings.directory.integrations.is_empty()
             && store.integration_count().await? == 0
         {
@@ -120,6 +126,7 @@ impl App {
             keys: Arc::new(KeyCache::default()),
             snooze_wake: Arc::new(Notify::new()),
             heartbeat_wake: Arc::new(Notify::new()),
+            maintenance_wake: Arc::new(Notify::new()),
             public_url: settings.public_url.clone(),
             opsgenie_prefix: settings.opsgenie_prefix.clone(),
             mappings: Arc::new(settings.config.alert_mappings()),
@@ -147,6 +154,22 @@ impl App {
             store.clone(),
             writer.clone(),
             clock.clone(),
+            stop_rx.clone(),
+        )));
+        workers.push(tokio::spawn(crate::status::maintenance::run(
+            store.clone(),
+            clock.clone(),
+            state.maintenance_wake.clone(),
+            stop_rx.clone(),
+        )));
+        workers.push(tokio::spawn(crate::status::health::run(
+            store.clone(),
+            writer.clone(),
+            clock.clone(),
+            Arc::new(crate::status::health::Checks::new(
+                &settings.config.health_checks,
+            )),
+            Arc::new(Notify::new()),
             stop_rx.clone(),
         )));
         workers.push(tokio::spawn(crate::engine::heartbeats::run(

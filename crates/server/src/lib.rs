@@ -7,5 +7,6 @@ pub mod keys;
 pub mod metrics;
 pub mod routes_cli;
 pub mod settings;
+pub mod status;
 
 pub use app::{App, AppState};

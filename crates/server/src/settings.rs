@@ -27,6 +27,8 @@ pub struct Settings {
     pub admin_password: Option<String>,
     /// The file as written (the Alertmanager API serves its Alertmanager sections).
     pub config_text: String,
+    /// Status pages declared in the file (`status_pages:`).
+    pub status_pages: Vec<klaxon_store::PageDecl>,
 }
 
 /// Problems found in a config file, each with its line when known.
@@ -105,6 +107,7 @@ impl Settings {
             opsgenie_prefix: config.opsgenie_prefix(),
             directory,
             schedules,
+            status_pages: crate::status::page_decls(&config),
             config,
             config_text: text,
         })

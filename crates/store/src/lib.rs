@@ -30,6 +30,7 @@ mod model;
 mod query_sql;
 mod schedules;
 mod sql;
+mod status;
 #[doc(hidden)]
 pub mod testing;
 mod ui;
@@ -40,6 +41,7 @@ pub use heartbeats::*;
 pub use model::*;
 pub use query_sql::{Bind, Dialect};
 pub use schedules::*;
+pub use status::*;
 pub use ui::*;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};

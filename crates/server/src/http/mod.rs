@@ -15,6 +15,8 @@ pub mod ingest;
 pub mod opsgenie;
 /// The PagerDuty Events API v2 (`/v2/enqueue`).
 pub mod pagerduty;
+/// Status pages: the Statuspage API v1 (`/v1/pages/…`) and the public page (`/status/{page}`).
+pub mod statuspage;
 /// The web UI (`/ui`): sign-in, alerts, on call.
 pub mod ui;
 
@@ -43,6 +45,7 @@ pub fn router(state: AppState) -> Router {
         .merge(alertmanager_webhook::router())
         .merge(ui::router(state.clone()))
         .merge(alertmanager::router())
+        .merge(statuspage::router())
         .fallback(opsgenie::error::not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .layer(middleware::from_fn_with_state(state.clone(), envelope))

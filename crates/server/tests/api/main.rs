@@ -11,4 +11,5 @@ mod heartbeats;
 mod lifecycle;
 mod pagerduty;
 mod schedules;
+mod statuspage;
 mod ui;

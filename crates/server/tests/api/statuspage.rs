@@ -1,0 +1,546 @@
+//! Status pages: the Statuspage API v1 (OAuth keys, components, incidents with component
+//! statuses, updates, errors), the public JSON and page, scheduled maintenance moving on the
+//! test clock, uptime figures from a known history, and health checks against a real local
+//! HTTP server (threshold, alert, incident, recovery, flapping).
+
+use crate::helpers::*;
+use klaxon_store::testing::backends;
+use serde_json::{json, Value};
+use std::sync::atomic::{AtomicU16, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+const PAGE: &str = r##"
+status_pages:
+  - id: acme
+    name: Acme
+    branding: {title: "Acme status", colors: {accent: "#123456"}}
+    groups: [{name: Platform}]
+    components:
+      - {name: API, group: Platform, description: "Public API"}
+      - {name: Website}
+"##;
+
+async fn sp(
+    app: &TestApp,
+    method: &str,
+    path: &str,
+    key: Option<&str>,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let mut req = app
+        .http
+        .request(method.parse().unwrap(), format!("{}{path}", app.root()));
+    if let Some(k) = key {
+        req = req.header("Authorization", format!("OAuth {k}"));
+    }
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    let resp = req.send().await.unwrap();
+    let status = resp.status().as_u16();
+    let text = resp.text().await.unwrap();
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
+}
+
+async fn get(app: &TestApp, path: &str) -> Value {
+    let (s, v) = sp(app, "GET", path, Some(ADMIN_KEY), None).await;
+    assert_eq!(s, 200, "GET {path}: {v}");
+    v
+}
+
+fn find<'a>(list: &'a Value, name: &str) -> &'a Value {
+    list.as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == name)
+        .unwrap_or_else(|| panic!("{name} not in {list}"))
+}
+
+#[tokio::test]
+async fn incidents_move_components_and_show_in_the_public_json() {
+    for backend in backends() {
+        let app = TestApp::spawn_with(backend, &config(PAGE), None).await;
+        // Keys: a global key works, a team key does not, no key is 401, all in Statuspage's shape.
+        let (s, v) = sp(&app, "GET", "/v1/pages/acme/components", None, None).await;
+        assert_eq!(s, 401, "{v}");
+        assert!(v["error"].is_string() && v["message"].is_string(), "{v}");
+        let (s, _) = sp(
+            &app,
+            "GET",
+            "/v1/pages/acme/components",
+            Some(SRE_KEY),
+            None,
+        )
+        .await;
+        assert_eq!(s, 403);
+        let (s, v) = sp(
+            &app,
+            "GET",
+            "/v1/pages/nope/components",
+            Some(ADMIN_KEY),
+            None,
+        )
+        .await;
+        assert_eq!(s, 404, "{v}");
+
+        let page = get(&app, "/v1/pages/acme.json").await;
+        assert_eq!(page["id"], "acme");
+        assert_eq!(page["name"], "Acme");
+
+        let comps = get(&app, "/v1/pages/acme/components").await;
+        let api = find(&comps, "API").clone();
+        let platform = find(&comps, "Platform");
+        assert_eq!(platform["group"], true);
+        assert_eq!(platform["components"], json!([api["id"]]));
+        assert_eq!(api["group_id"], platform["id"]);
+        assert_eq!(api["status"], "operational");
+
+        let (s, db) = sp(
+            &app,
+            "POST",
+            "/v1/pages/acme/components",
+            Some(ADMIN_KEY),
+            Some(json!({"component": {"name": "Database", "description": "Primary DB"}})),
+        )
+        .await;
+        assert_eq!(s, 201, "{db}");
+        let db_id = db["id"].as_str().unwrap().to_string();
+
+        // Bad input: a clear 422 and nothing written.
+        let (s, v) = sp(
+            &app,
+            "POST",
+            "/v1/pages/acme/incidents",
+            Some(ADMIN_KEY),
+            Some(json!({"incident": {"name": "x", "components": {db_id.clone(): "down"}}})),
+        )
+        .await;
+        assert_eq!(s, 422, "{v}");
+        assert!(
+            v["error"].as_str().unwrap().contains("partial_outage"),
+            "{v}"
+        );
+        let (s, v) = sp(
+            &app,
+            "POST",
+            "/v1/pages/acme/incidents",
+            Some(ADMIN_KEY),
+            Some(json!({"incident": {"name": "x", "components": {"no-such-id": "major_outage"}}})),
+        )
+        .await;
+        assert_eq!(s, 422, "{v}");
+        assert_eq!(get(&app, "/v1/pages/acme/incidents").await, json!([]));
+
+        // The seed script's request: impact, a naive created_at, component_ids + components.
+        app.clock.advance(Duration::from_secs(60));
+        let (s, inc) = sp(
+            &app,
+            "POST",
+            "/v1/pages/acme/incidents",
+            Some(ADMIN_KEY),
+            Some(json!({"incident": {
+            "name": "API Health check fails", "impact": "critical", "impact_override": "critical",
+            "created_at": "2026-01-01T00:01:00.123456",
+            "body": "Automated health check failed.", "component_ids": [db_id],
+            "components": {db_id.clone(): "partial_outage"}}})),
+        )
+        .await;
+        assert_eq!(s, 201, "{inc}");
+        assert_eq!(inc["status"], "investigating");
+        assert_eq!(inc["impact"], "critical");
+        assert_eq!(inc["components"][0]["status"], "partial_outage");
+        let upd = &inc["incident_updates"][0];
+        assert_eq!(
+            upd["affected_components"],
+            json!([{"code": db_id, "name": "Database",
+            "old_status": "operational", "new_status": "partial_outage"}])
+        );
+        let id = inc["id"].as_str().unwrap().to_string();
+
+        let summary = get(&app, "/status/acme/api/v2/summary.json").await;
+        assert_eq!(
+            summary["status"],
+            json!({"indicator": "critical", "description": "Major System Outage"})
+        );
+        assert_eq!(summary["incidents"][0]["id"], id.as_str());
+        assert_eq!(
+            find(&summary["components"], "Database")["status"],
+            "partial_outage"
+        );
+        assert_eq!(summary["page"]["id"], "acme");
+
+        app.clock.advance(Duration::from_secs(600));
+        let (s, v) = sp(
+            &app,
+            "PATCH",
+            &format!("/v1/pages/acme/incidents/{id}"),
+            Some(ADMIN_KEY),
+            Some(
+                json!({"incident": {"status": "identified", "body": "Disk full on the primary."}}),
+            ),
+        )
+        .await;
+        assert_eq!(s, 200, "{v}");
+        let (s, v) = sp(
+            &app,
+            "PATCH",
+            &format!("/v1/pages/acme/incidents/{id}"),
+            Some(ADMIN_KEY),
+            Some(json!({"incident": {"status": "fixing"}})),
+        )
+        .await;
+        assert_eq!(s, 422, "{v}");
+        app.clock.advance(Duration::from_secs(600));
+        let (s, v) = sp(
+            &app,
+            "PATCH",
+            &format!("/v1/pages/acme/incidents/{id}"),
+            Some(ADMIN_KEY),
+            Some(
+                json!({"incident": {"status": "resolved", "body": "Space freed.",
+                         "components": {db_id.clone(): "operational"}}}),
+            ),
+        )
+        .await;
+        assert_eq!(s, 200, "{v}");
+        assert_eq!(v["status"], "resolved");
+        assert!(v["resolved_at"].is_string());
+        let statuses: Vec<&str> = v["incident_updates"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|u| u["status"].as_str().unwrap())
+            .collect();
+        assert_eq!(statuses, ["resolved", "identified", "investigating"]);
+
+        let status = get(&app, "/status/acme/api/v2/status.json").await;
+        assert_eq!(status["status"]["indicator"], "none");
+        assert_eq!(
+            get(&app, "/status/acme/api/v2/summary.json").await["incidents"],
+            json!([])
+        );
+
+        // Postmortem on the resolved incident, shown on the public page once published.
+        let (s, v) = sp(
+            &app,
+            "PUT",
+            &format!("/v1/pages/acme/incidents/{id}/postmortem"),
+            Some(ADMIN_KEY),
+            Some(json!({"postmortem": {"body_draft": "Logs were not rotated."}})),
+        )
+        .await;
+        assert_eq!(s, 200, "{v}");
+        let (s, v) = sp(
+            &app,
+            "PUT",
+            &format!("/v1/pages/acme/incidents/{id}/postmortem/publish"),
+            Some(ADMIN_KEY),
+            None,
+        )
+        .await;
+        assert_eq!(s, 200, "{v}");
+        assert_eq!(v["body"], "Logs were not rotated.");
+        let html = app
+            .http
+            .get(format!("{}/status/acme", app.root()))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(html.contains("Logs were not rotated."), "{html}");
+        assert!(html.contains("All Systems Operational"));
+
+        let feed = app
+            .http
+            .get(format!("{}/status/acme/feed.atom", app.root()))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            feed.contains("<title>API Health check fails</title>"),
+            "{feed}"
+        );
+        let badge = app
+            .http
+            .get(format!("{}/status/acme/badge/Database.svg", app.root()))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(badge.headers()["content-type"], "image/svg+xml");
+        assert!(badge
+            .text()
+            .await
+            .unwrap()
+            .contains("Database: operational"));
+        app.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn scheduled_maintenance_moves_by_itself_on_the_clock() {
+    for backend in backends() {
+        let app = TestApp::spawn_with(backend, &config(PAGE), None).await;
+        let comps = get(&app, "/v1/pages/acme/components").await;
+        let web = find(&comps, "Website")["id"].as_str().unwrap().to_string();
+        let (s, m) = sp(&app, "POST", "/v1/pages/acme/incidents", Some(ADMIN_KEY), Some(json!({"incident": {
+            "name": "Database upgrade", "status": "scheduled",
+            "scheduled_for": "2026-01-01T01:00:00Z", "scheduled_until": "2026-01-01T02:00:00Z",
+            "scheduled_auto_in_progress": true, "scheduled_auto_completed": true,
+            "auto_transition_to_maintenance_state": true, "auto_transition_to_operational_state": true,
+            "component_ids": [web], "body": "We will upgrade the database."}}))).await;
+        assert_eq!(s, 201, "{m}");
+        assert_eq!(m["impact"], "maintenance");
+        let id = m["id"].as_str().unwrap().to_string();
+        let status_of = |v: Value| v["status"].as_str().unwrap().to_string();
+        assert_eq!(
+            get(&app, "/v1/pages/acme/incidents/upcoming").await[0]["id"],
+            id.as_str()
+        );
+
+        app.clock.advance(Duration::from_secs(3_600));
+        app.eventually("in progress", || async {
+            status_of(get(&app, &format!("/v1/pages/acme/incidents/{id}")).await) == "in_progress"
+        })
+        .await;
+        let comps = get(&app, "/v1/pages/acme/components").await;
+        assert_eq!(find(&comps, "Website")["status"], "under_maintenance");
+        assert_eq!(
+            get(&app, "/status/acme/api/v2/status.json").await["status"]["indicator"],
+            "maintenance"
+        );
+
+        app.clock.advance(Duration::from_secs(3_600));
+        app.eventually("completed", || async {
+            status_of(get(&app, &format!("/v1/pages/acme/incidents/{id}")).await) == "completed"
+        })
+        .await;
+        let comps = get(&app, "/v1/pages/acme/components").await;
+        assert_eq!(find(&comps, "Website")["status"], "operational");
+        let inc = get(&app, &format!("/v1/pages/acme/incidents/{id}")).await;
+        assert_eq!(inc["incident_updates"].as_array().unwrap().len(), 3);
+        app.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn uptime_bars_show_known_daily_figures_and_the_ninety_day_figure() {
+    for backend in backends() {
+        let app = TestApp::spawn_with(backend, &config(PAGE), None).await;
+        let comps = get(&app, "/v1/pages/acme/components").await;
+        let api = find(&comps, "API")["id"].as_str().unwrap().to_string();
+        let set = |status: &'static str| {
+            let (app, api) = (&app, api.clone());
+            async move {
+                let (s, v) = sp(
+                    app,
+                    "PATCH",
+                    &format!("/v1/pages/acme/components/{api}"),
+                    Some(ADMIN_KEY),
+                    Some(json!({"component": {"status": status}})),
+                )
+                .await;
+                assert_eq!(s, 200, "{v}");
+            }
+        };
+        const H: u64 = 3_600;
+        // Day 1 (Jan 1): created at 00:00, major outage 06:00–08:24 (2.4 h = 10 % of the day).
+        app.clock.advance(Duration::from_secs(6 * H));
+        set("major_outage").await;
+        app.clock.advance(Duration::from_secs(2 * H + 24 * 60));
+        set("operational").await;
+        // Day 2: partial outage 12:00–20:00 (8 h × 0.3 = 2.4 h down: 90 %).
+        app.clock.set(T0 + (24 + 12) * 3_600_000);
+        set("partial_outage").await;
+        app.clock.set(T0 + (24 + 20) * 3_600_000);
+        set("operational").await;
+        // Day 3: degraded all afternoon (counts as up).
+        app.clock.set(T0 + (48 + 12) * 3_600_000);
+        set("degraded_performance").await;
+        app.clock.set(T0 + (48 + 18) * 3_600_000);
+        set("operational").await;
+        // Now: the end of day 4.
+        app.clock.set(T0 + 4 * 86_400_000 - 1);
+
+        let html = app
+            .http
+            .get(format!("{}/status/acme", app.root()))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let bar = |day: &str| {
+            let at = html
+                .find(&format!("data-day=\"{day}\""))
+                .unwrap_or_else(|| panic!("no bar for {day}"));
+            let rest = &html[at..];
+            let t = rest.find("title=\"").unwrap() + 7;
+            rest[t..t + rest[t..].find('"').unwrap()].to_string()
+        };
+        // The API's bars (the first component block with bars on the page is API, in its group).
+        assert!(
+            bar("2026-01-01").starts_with("Jan 1, 2026: 90.00% uptime, major outage 144 min"),
+            "{}",
+            bar("2026-01-01")
+        );
+        assert!(
+            bar("2026-01-02").starts_with("Jan 2, 2026: 90.00% uptime, partial outage 480 min"),
+            "{}",
+            bar("2026-01-02")
+        );
+        assert_eq!(
+            bar("2026-01-03"),
+            "Jan 3, 2026: 100.00% uptime — no incidents"
+        );
+        assert_eq!(
+            bar("2026-01-04"),
+            "Jan 4, 2026: 100.00% uptime — no incidents"
+        );
+        assert_eq!(bar("2025-12-31"), "Dec 31, 2025: no data");
+        // 90 days: 4.8 h down over 96 h of data = 95 %.
+        let api_block = &html[html.find(&format!("data-component=\"{api}\"")).unwrap()..];
+        let figure = &api_block[api_block.find("class=\"uptime\"").unwrap()..];
+        assert!(
+            figure.starts_with("class=\"uptime\">95.00 % uptime"),
+            "{}",
+            &figure[..60]
+        );
+        app.stop().await;
+    }
+}
+
+/// A real HTTP server whose answer the test sets.
+async fn health_server(code: Arc<AtomicU16>) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let app = axum::Router::new().route(
+        "/health",
+        axum::routing::get(move || {
+            let code = code.clone();
+            async move {
+                let c = code.load(Ordering::SeqCst);
+                (
+                    axum::http::StatusCode::from_u16(c).unwrap(),
+                    if c == 200 { "ok" } else { "broken" },
+                )
+            }
+        }),
+    );
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    format!("http://{addr}/health")
+}
+
+#[tokio::test]
+async fn a_failing_health_check_flips_its_component_pages_and_recovers() {
+    for backend in backends() {
+        let code = Arc::new(AtomicU16::new(200));
+        let url = health_server(code.clone()).await;
+        let checks = format!(
+            r#"{PAGE}
+health_checks:
+  - name: api-health
+    type: http
+    url: {url}
+    interval: 10s
+    timeout: 2s
+    retries: 3
+    retry_backoff: 10ms
+    body_contains: ok
+    failure_threshold: 3
+    success_threshold: 2
+    component: acme/API
+    down_status: partial_outage
+    incident: true
+    alert: true
+    priority: P1
+"#
+        );
+        let app = TestApp::spawn_with(backend, &config(&checks), None).await;
+        let store = app.app.as_ref().unwrap().state.store.clone();
+        // One run at the current clock time, then report the component's status.
+        let run = |ok: bool| {
+            let (app, store, code) = (&app, store.clone(), code.clone());
+            async move {
+                code.store(if ok { 200 } else { 500 }, Ordering::SeqCst);
+                app.clock.advance(Duration::from_secs(10));
+                let now = klaxon_core::clock::Clock::now_ms(&app.clock);
+                app.eventually("the check ran", || {
+                    let store = store.clone();
+                    async move {
+                        store
+                            .health_check_state("api-health")
+                            .await
+                            .unwrap()
+                            .and_then(|s| s.last_run_at)
+                            == Some(now)
+                    }
+                })
+                .await;
+                let comps = get(app, "/v1/pages/acme/components").await;
+                find(&comps, "API")["status"].as_str().unwrap().to_string()
+            }
+        };
+        let alert_status = || async {
+            let (s, v) = app
+                .get("/v2/alerts/health-check-api-health?identifierType=alias")
+                .await;
+            (s == 200).then(|| v["data"]["status"].as_str().unwrap().to_string())
+        };
+        app.eventually("the first run", || async {
+            store
+                .health_check_state("api-health")
+                .await
+                .unwrap()
+                .and_then(|s| s.last_run_at)
+                .is_some()
+        })
+        .await;
+
+        // Flapping below the threshold changes nothing.
+        for ok in [false, false, true, false, false, true, false] {
+            assert_eq!(run(ok).await, "operational");
+        }
+        assert_eq!(alert_status().await, None);
+        assert_eq!(get(&app, "/v1/pages/acme/incidents").await, json!([]));
+
+        // The third failure in a row: partial outage, an incident, an alert.
+        assert_eq!(run(false).await, "operational");
+        assert_eq!(run(false).await, "partial_outage");
+        assert_eq!(alert_status().await.as_deref(), Some("open"));
+        let incidents = get(&app, "/v1/pages/acme/incidents").await;
+        assert_eq!(incidents.as_array().unwrap().len(), 1, "{incidents}");
+        assert_eq!(incidents[0]["status"], "investigating");
+        assert_eq!(incidents[0]["impact"], "major");
+        let (_, alert) = app
+            .get("/v2/alerts/health-check-api-health?identifierType=alias")
+            .await;
+        assert_eq!(alert["data"]["priority"], "P1");
+
+        // One success is not enough to recover; two are.
+        assert_eq!(run(true).await, "partial_outage");
+        assert_eq!(run(false).await, "partial_outage");
+        assert_eq!(run(true).await, "partial_outage");
+        assert_eq!(run(true).await, "operational");
+        assert_eq!(alert_status().await.as_deref(), Some("closed"));
+        let incidents = get(&app, "/v1/pages/acme/incidents").await;
+        assert_eq!(incidents.as_array().unwrap().len(), 1);
+        assert_eq!(incidents[0]["status"], "resolved");
+
+        // Every run is stored for the history.
+        let results = store.health_check_results("api-health", 0).await.unwrap();
+        assert_eq!(results.len(), 14);
+        assert_eq!(results.iter().filter(|r| !r.ok).count(), 8);
+        assert_eq!(results.last().unwrap().status_code, Some(200));
+        app.stop().await;
+    }
+}
