@@ -746,6 +746,7 @@ macro_rules! status_backend {
                 Ok(Some(()))
             }
 
+            #[allow(clippy::too_many_arguments)]
             pub async fn edit_update(pool: &Pool, page: &str, incident: &str, update: &str, body: Option<&str>, display_at: Option<i64>, deliver: Option<bool>, now: i64) -> Result<bool> {
                 let done = sqlx::query("UPDATE status_incident_updates SET body = COALESCE($4, body), display_at = COALESCE($5, display_at), deliver_notifications = COALESCE($6, deliver_notifications), updated_at = $7 \
                                         WHERE id = $3 AND incident_id = $2 AND incident_id IN (SELECT id FROM status_incidents WHERE page_id = $1)")
@@ -782,6 +783,7 @@ macro_rules! status_backend {
 
             // ---- subscribers -------------------------------------------------------------
 
+            #[allow(clippy::too_many_arguments)]
             pub async fn create_subscriber(pool: &Pool, page: &str, mode: &str, email: Option<&str>, endpoint: Option<&str>, token: &str, confirmed: bool, now: i64) -> Result<StatusSubscriber> {
                 let id = new_id();
                 sqlx::query("INSERT INTO status_subscribers (id, page_id, mode, email, endpoint, confirm_token, confirmed_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
