@@ -11,7 +11,7 @@
 
 use crate::query_sql::{self, Bind, Dialect};
 use crate::sql::{AlertRow, ALERT_COLS};
-use crate::{Db, Result, Store, StoreError};
+use crate::{Db, Integration, Result, Store, StoreError};
 use klaxon_core::lifecycle::Alert;
 
 /// A person who can sign in to the web UI.
@@ -181,6 +181,40 @@ type UserRow = (String, String, String, String, String, Option<String>);
 
 const USER_SELECT: &str =
     "SELECT u.id, u.username, u.full_name, u.role, u.time_zone, u.password_hash FROM users u";
+
+type IntegrationTuple = (
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    String,
+    bool,
+    bool,
+);
+
+fn integration_from_row(r: IntegrationTuple) -> Result<Integration> {
+    let (id, name, kind, team_id, team_name, prio, tags, enabled, managed) = r;
+    Ok(Integration {
+        default_priority: match prio {
+            Some(p) => Some(
+                p.parse()
+                    .map_err(|e| StoreError::Corrupt(format!("default_priority: {e}")))?,
+            ),
+            None => None,
+        },
+        default_tags: serde_json::from_str(&tags)
+            .map_err(|e| StoreError::Corrupt(format!("default_tags: {e}")))?,
+        id,
+        name,
+        kind,
+        team_id,
+        team_name,
+        enabled,
+        managed,
+    })
+}
 
 /// How long a failure streak is remembered: a failure after this much quiet starts over.
 const FAILURE_MEMORY_MS: i64 = 60 * 60 * 1000;
@@ -363,6 +397,26 @@ macro_rules! ui_backend {
                 row.map(AlertRow::into_alert).transpose()
             }
 
+            pub async fn integrations(pool: &Pool) -> Result<Vec<Integration>> {
+                let rows: Vec<IntegrationTuple> = sqlx::query_as(
+                    "SELECT i.id, i.name, i.kind, i.team_id, t.name, i.default_priority, i.default_tags, i.enabled, i.managed \
+                     FROM integrations i LEFT JOIN teams t ON t.id = i.team_id ORDER BY lower(i.name)")
+                    .fetch_all(pool).await?;
+                rows.into_iter().map(integration_from_row).collect()
+            }
+
+            pub async fn rotate_key(pool: &Pool, id: &str, key_hash: &str) -> Result<bool> {
+                let done = sqlx::query("UPDATE integrations SET key_hash = $2 WHERE id = $1 AND NOT managed")
+                    .bind(id).bind(key_hash).execute(pool).await?;
+                Ok(done.rows_affected() > 0)
+            }
+
+            pub async fn set_enabled(pool: &Pool, id: &str, enabled: bool) -> Result<bool> {
+                let done = sqlx::query("UPDATE integrations SET enabled = $2 WHERE id = $1 AND NOT managed")
+                    .bind(id).bind(enabled).execute(pool).await?;
+                Ok(done.rows_affected() > 0)
+            }
+
             pub async fn change_version(pool: &Pool) -> Result<i64> {
                 let (v,): (Option<i64>,) = sqlx::query_as("SELECT MAX(seq) FROM alert_logs").fetch_one(pool).await?;
                 Ok(v.unwrap_or(0))
@@ -450,6 +504,22 @@ impl Store {
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn ui_alert(&self, tiny_id: i64, v: &Visibility) -> Result<Option<Alert>> {
         on_backend!(self, m, pool => m::alert(pool, tiny_id, v).await)
+    }
+
+    /// Every integration, by name.
+    pub async fn ui_integrations(&self) -> Result<Vec<Integration>> {
+        on_backend!(self, m, pool => m::integrations(pool).await)
+    }
+
+    /// Gives an integration (not managed by the config) a new key hash; the old key stops
+    /// working. False when there is no such integration or the config manages it.
+    pub async fn rotate_integration_key(&self, id: &str, key_hash: &str) -> Result<bool> {
+        on_backend!(self, m, pool => m::rotate_key(pool, id, key_hash).await)
+    }
+
+    /// Enables or disables an integration not managed by the config.
+    pub async fn set_integration_enabled(&self, id: &str, enabled: bool) -> Result<bool> {
+        on_backend!(self, m, pool => m::set_enabled(pool, id, enabled).await)
     }
 
     /// A number that grows whenever any alert changes (the last timeline entry), cheap to poll.

@@ -782,3 +782,83 @@ async fn on_call_overview_and_taking_a_shift() {
         app.stop().await;
     }
 }
+
+#[tokio::test]
+async fn integrations_create_rotate_disable() {
+    for backend in klaxon_store::testing::backends() {
+        let app = spawn(backend).await;
+        let mut bob = Browser::new(&app);
+        bob.sign_in("bob@example.com", PASSWORD).await;
+        assert_eq!(bob.get("/ui/integrations").await.status, 403);
+
+        let mut alice = Browser::new(&app);
+        alice.sign_in("alice@example.com", PASSWORD).await;
+        let page = alice.get("/ui/integrations").await;
+        assert_eq!(page.status, 200);
+        assert!(page.body.contains("managed in config"));
+        let csrf = page.csrf();
+        let key_of = |p: &Page| {
+            let at = p.body.find(r#"id="new-key">"#).expect("the key is shown") + 13;
+            p.body[at..at + p.body[at..].find('<').unwrap()].to_string()
+        };
+        let created = alice
+            .post(
+                "/ui/integrations",
+                &[
+                    ("_csrf", &csrf),
+                    ("name", "grafana"),
+                    ("kind", "api"),
+                    ("team", "sre"),
+                ],
+            )
+            .await;
+        assert_eq!(created.status, 200, "{}", created.body);
+        let key = key_of(&created);
+        assert!(created.body.contains("opsgenie_configs") && created.body.contains(&key));
+        let (s, _) = app
+            .call(
+                "POST",
+                "/v2/alerts",
+                Some(&key),
+                Some(json!({"message": "from grafana"})),
+            )
+            .await;
+        assert_eq!(s, 202);
+        let dup = alice
+            .post(
+                "/ui/integrations",
+                &[("_csrf", &csrf), ("name", "GRAFANA"), ("kind", "api")],
+            )
+            .await;
+        assert_eq!(dup.status, 422);
+        assert!(dup.body.contains("already exists"));
+
+        let list = alice.get("/ui/integrations").await;
+        let at = list.body.find("/rotate\"").unwrap();
+        let id_at = list.body[..at].rfind("/ui/integrations/").unwrap() + 17;
+        let id = list.body[id_at..at].to_string();
+        let rotated = alice
+            .post(
+                &format!("/ui/integrations/{id}/rotate"),
+                &[("_csrf", &csrf)],
+            )
+            .await;
+        let new_key = key_of(&rotated);
+        assert_ne!(new_key, key);
+        let (s, _) = app.call("GET", "/v2/alerts", Some(&key), None).await;
+        assert_eq!(s, 401, "the old key stops working at once");
+        let (s, _) = app.call("GET", "/v2/alerts", Some(&new_key), None).await;
+        assert_eq!(s, 200);
+
+        let p = alice
+            .post(
+                &format!("/ui/integrations/{id}/enabled"),
+                &[("_csrf", &csrf), ("enabled", "false")],
+            )
+            .await;
+        assert_eq!(p.status, 303);
+        let (s, _) = app.call("GET", "/v2/alerts", Some(&new_key), None).await;
+        assert_eq!(s, 401, "disabled");
+        app.stop().await;
+    }
+}

@@ -8,6 +8,7 @@
 
 pub mod accounts;
 mod alerts;
+mod integrations;
 mod live;
 mod oncall;
 mod page;
@@ -49,6 +50,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/ui/events", get(live::events))
         .merge(alerts::router())
         .merge(oncall::router())
+        .merge(integrations::router())
         .route_layer(middleware::from_fn_with_state(state, guard))
 }
 

@@ -14,6 +14,7 @@ use maud::{html, Markup, DOCTYPE};
 pub enum Section {
     Alerts,
     OnCall,
+    Integrations,
     None,
 }
 
@@ -44,6 +45,9 @@ pub fn shell(title: &str, viewer: Option<&Viewer>, section: Section, body: Marku
                         nav aria-label="Main" {
                             (nav("/ui/alerts", "Alerts", Section::Alerts))
                             (nav("/ui/oncall", "On call", Section::OnCall))
+                            @if v.is_admin() {
+                                (nav("/ui/integrations", "Integrations", Section::Integrations))
+                            }
                         }
                         div.me {
                             span title=(v.user.username) { (v.user.username) }
