@@ -68,6 +68,9 @@ pub struct Config {
     /// HTTP and TCP health checks (see [`crate::status::config`]).
     #[serde(default)]
     pub health_checks: Vec<crate::status::config::HealthCheckConfig>,
+    /// Channels (SMTP, Twilio, ntfy), webhook signing, links and retries.
+    #[serde(default)]
+    pub notify: crate::notify_config::NotifyConfig,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
@@ -580,6 +583,9 @@ impl Config {
             })
         };
 
+        for (needle, message) in self.notify.problems() {
+            err(&needle, message);
+        }
         if let Some(p) = &self.opsgenie_prefix {
             if !p.is_empty() && !p.starts_with('/') {
                 err(

@@ -9,6 +9,7 @@ pub mod escalation;
 pub mod lifecycle;
 pub mod mapping;
 pub mod notification;
+pub mod notify_config;
 pub mod query;
 pub mod routing;
 pub mod schedule;

@@ -33,6 +33,14 @@ pub struct AppState {
     pub live: Arc<crate::http::ui::LiveAlerts>,
     /// The Alertmanager API's routing tree and settings; its flush worker's wake-up.
     pub am: Arc<crate::engine::alertmanager::AmRuntime>,
+    /// Signs and checks the ack/close links in messages.
+    pub links: crate::engine::links::LinkSigner,
+    /// The engine's wake-ups: escalations (also woken by every committed write), pages, outbox.
+    pub escalation_wake: Arc<Notify>,
+    pub pages_wake: Arc<Notify>,
+    pub outbox_wake: Arc<Notify>,
+    /// The `notify:` section (Twilio replies are checked against its auth token).
+    pub notify: Arc<klaxon_core::notify_config::NotifyConfig>,
 }
 
 /// A running Klaxon: the HTTP server and its workers.
@@ -117,7 +125,40 @@ impl App {
             Dialect::Sqlite => 1,
             Dialect::Postgres => 4,
         };
+        let listener = tokio::net::TcpListener::bind(&settings.listen)
+            .await
+            .with_context(|| format!("listening on {}", settings.listen))?;
+        let addr = listener.local_addr()?;
+        let escalation_wake = Arc::new(Notify::new());
         let (writer, mut workers) = Writer::start(store.clone(), metrics.clone(), writers);
+        {
+            // Every committed batch wakes the escalation worker: new alerts and changes (an
+            // un-acknowledgement restarts an escalation) are due at once.
+            let mut committed = writer.subscribe();
+            let wake = escalation_wake.clone();
+            workers.push(tokio::spawn(async move {
+                while committed.changed().await.is_ok() {
+                    wake.notify_one();
+                }
+            }));
+        }
+        let notify = Arc::new(settings.config.notify.clone());
+        let candidate = crate::keys::generate_key();
+        let link_secret = store.engine_secret("links", &candidate).await?;
+        let webhook_secret = match &notify.webhook_secret {
+            Some(s) => s.clone(),
+            None => store.engine_secret("webhook", &candidate).await?,
+        };
+        let base_url = settings
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{addr}"));
+        let links = crate::engine::links::LinkSigner::new(&link_secret, &base_url, notify.link_ttl_ms());
+        if store.dialect() == Dialect::Sqlite {
+            // This process holds the SQLite engine lock: claims left by an earlier run are
+            // its own, from before a crash, and can be picked up at once.
+            store.release_engine_leases(clock.now_ms()).await?;
+        }
         let state = AppState {
             store: store.clone(),
             writer: writer.clone(),
@@ -135,6 +176,11 @@ impl App {
                 settings,
                 clock.now_ms(),
             )?),
+            links: links.clone(),
+            escalation_wake: escalation_wake.clone(),
+            pages_wake: Arc::new(Notify::new()),
+            outbox_wake: Arc::new(Notify::new()),
+            notify: notify.clone(),
         };
         let (stop_workers, stop_rx) = tokio::sync::watch::channel(false);
         workers.push(tokio::spawn(crate::engine::snooze::run(
@@ -173,17 +219,46 @@ impl App {
             stop_rx.clone(),
         )));
         workers.push(tokio::spawn(crate::engine::heartbeats::run(
-            store,
-            writer,
-            clock,
+            store.clone(),
+            writer.clone(),
+            clock.clone(),
             state.heartbeat_wake.clone(),
+            stop_rx.clone(),
+        )));
+        let escalator = Arc::new(crate::engine::escalation::Escalator {
+            store: store.clone(),
+            writer,
+            clock: clock.clone(),
+            pages_wake: state.pages_wake.clone(),
+        });
+        workers.push(tokio::spawn(crate::engine::escalation::run(
+            escalator,
+            escalation_wake,
+            stop_rx.clone(),
+        )));
+        let pager = Arc::new(crate::engine::pages::Pager {
+            store: store.clone(),
+            clock: clock.clone(),
+            links,
+            outbox_wake: state.outbox_wake.clone(),
+        });
+        workers.push(tokio::spawn(crate::engine::pages::run(
+            pager,
+            state.pages_wake.clone(),
+            stop_rx.clone(),
+        )));
+        let outbox = Arc::new(crate::engine::outbox::Outbox {
+            store,
+            clock,
+            channels: crate::notify::Channels::new(notify.clone(), webhook_secret)?,
+            retry: notify.retry,
+        });
+        workers.push(tokio::spawn(crate::engine::outbox::run(
+            outbox,
+            state.outbox_wake.clone(),
             stop_rx,
         )));
 
-        let listener = tokio::net::TcpListener::bind(&settings.listen)
-            .await
-            .with_context(|| format!("listening on {}", settings.listen))?;
-        let addr = listener.local_addr()?;
         let router = crate::http::router(state.clone());
         let shutdown = Arc::new(Notify::new());
         let stop = shutdown.clone();

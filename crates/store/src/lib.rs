@@ -25,6 +25,7 @@ macro_rules! on_backend {
 
 mod alertmanager;
 mod directory;
+mod engine;
 mod heartbeats;
 mod model;
 mod query_sql;
@@ -37,6 +38,7 @@ mod ui;
 
 pub use alertmanager::*;
 pub use directory::*;
+pub use engine::*;
 pub use heartbeats::*;
 pub use model::*;
 pub use query_sql::{Bind, Dialect};

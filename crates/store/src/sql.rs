@@ -577,10 +577,19 @@ macro_rules! backend {
                 for (alert_id, note, owner, at) in &notes {
                     insert_note(tx, alert_id, note, owner, *at).await?;
                 }
-                for a in created {
+                for a in &created {
                     if !a.responders.is_empty() {
                         add_recipients(tx, a, a.created_at).await?;
                     }
+                }
+                // Every new alert gets its routing row, due at once: the escalation engine
+                // routes it to its policies (crates/store/src/engine.rs).
+                for chunk in created.chunks(500) {
+                    let mut qb = sqlx::QueryBuilder::<DB>::new("INSERT INTO alert_escalations (id, alert_id, origin, started_at, due_at, created_at) ");
+                    qb.push_values(chunk, |mut b, a| {
+                        b.push_bind(new_id()).push_bind(a.id.clone()).push_bind("route").push_bind(a.created_at).push_bind(a.created_at).push_bind(a.created_at);
+                    });
+                    qb.build().execute(&mut **tx).await?;
                 }
                 Ok(out)
             }
@@ -753,6 +762,7 @@ macro_rules! backend {
                     if matches!(action, Action::AddResponder { .. } | Action::AddTeam { .. } | Action::Escalate { .. }) {
                         add_recipients(tx, &alert, op.now).await?;
                     }
+                    crate::engine::$modname::on_action(tx, &alert, &action, op.now).await?;
                 }
                 Ok(Outcome {
                     success: true,

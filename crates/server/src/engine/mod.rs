@@ -2,7 +2,12 @@
 //! change goes through.
 
 pub mod alertmanager;
+pub mod escalation;
 pub mod heartbeats;
+pub mod links;
+pub mod outbox;
+pub mod pages;
+pub mod render;
 pub mod snooze;
 pub mod writer;
 

@@ -3,6 +3,8 @@
 
 /// The Alertmanager API v2 (`/api/v2/`): Prometheus and amtool talk to Klaxon directly.
 pub mod alertmanager;
+/// Signed ack/close links and Twilio SMS replies and voice calls.
+pub mod act;
 /// The Alertmanager webhook receiver (`/api/integrations/alertmanager`): one alert per group.
 pub mod alertmanager_webhook;
 /// API keys in the forms clients send them, checked against the store (with a short cache).
@@ -46,6 +48,7 @@ pub fn router(state: AppState) -> Router {
         .merge(ui::router(state.clone()))
         .merge(alertmanager::router())
         .merge(statuspage::router())
+        .merge(act::router())
         .fallback(opsgenie::error::not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .layer(middleware::from_fn_with_state(state.clone(), envelope))
@@ -85,5 +88,5 @@ fn is_bodiless(resp: &Response) -> bool {
             .headers()
             .get(axum::http::header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.contains("json") || v.starts_with("text/html"))
+            .is_some_and(|v| v.contains("json") || v.contains("html") || v.contains("xml"))
 }

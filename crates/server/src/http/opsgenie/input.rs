@@ -55,6 +55,11 @@ impl Body {
         }
     }
 
+    /// The raw value of `key`, removed from the body (for nested objects read by hand).
+    pub fn take(&mut self, key: &str) -> Option<Value> {
+        self.map.remove(key).filter(|v| !v.is_null())
+    }
+
     pub fn opt_str(&mut self, key: &str) -> Option<String> {
         match self.map.get(key) {
             None | Some(Value::Null) => None,

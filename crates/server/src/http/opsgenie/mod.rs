@@ -4,6 +4,7 @@
 pub mod alerts;
 pub mod error;
 pub mod heartbeats;
+pub mod maintenance;
 mod input;
 mod render;
 pub mod schedules;
@@ -57,6 +58,7 @@ pub fn router() -> Router<AppState> {
         .route("/v2/alerts/{identifier}/priority", put(update_priority))
         .merge(schedules::router())
         .merge(heartbeats::router())
+        .merge(maintenance::router())
 }
 
 /// The integration behind the request's API key.

@@ -20,8 +20,9 @@ mod parse;
 mod render;
 mod time_off;
 
-pub use on_call::on_call_users;
+
 pub(crate) use on_call::prepare;
+pub use on_call::{on_call_sets, on_call_users};
 
 use super::error::{envelope, obj, OgError};
 use crate::app::AppState;

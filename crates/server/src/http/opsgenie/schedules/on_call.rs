@@ -295,3 +295,53 @@ pub async fn timeline(
         json!({"data": data, "expandable": ["base", "forwarding", "override"]}),
     ))
 }
+
+/// Who is on call in `s` at `at`, who takes over at the next change, and who was on call
+/// before the last change (looked for hour by hour up to 31 days back): what an escalation
+/// rule with notifyType default, next and previous notifies. Nobody for a disabled schedule.
+pub async fn on_call_sets(
+    store: &Store,
+    s: &StoredSchedule,
+    at: i64,
+) -> Result<[Vec<UserRef>; 3], StoreError> {
+    if !s.enabled {
+        return Ok([vec![], vec![], vec![]]);
+    }
+    const HOUR: i64 = 3_600_000;
+    const BACK: i64 = 31 * 24 * HOUR;
+    let p = prepare(
+        store,
+        s,
+        at.saturating_sub(BACK),
+        at.saturating_add(NEXT_HORIZON_MS),
+    )
+    .await?;
+    let refs = |ids: Vec<String>| -> Vec<UserRef> {
+        ids.into_iter()
+            .map(|id| UserRef {
+                username: render::name_of(&id, &p.names),
+                id,
+            })
+            .collect()
+    };
+    let t = instant(at).map_err(StoreError::Invalid)?;
+    let now = p.schedule.on_call_at(t);
+    let next = p
+        .schedule
+        .next_on_call_after(t)
+        .map(|(_, users)| users)
+        .unwrap_or_default();
+    let mut previous = Vec::new();
+    let mut probe = at;
+    while probe > at - BACK {
+        probe -= HOUR;
+        let users = p
+            .schedule
+            .on_call_at(instant(probe).map_err(StoreError::Invalid)?);
+        if users != now {
+            previous = users;
+            break;
+        }
+    }
+    Ok([refs(now), refs(next), refs(previous)])
+}

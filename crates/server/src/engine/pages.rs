@@ -1,0 +1,187 @@
+//! The page worker: a user paged by an escalation step runs their notification rules
+//! (`klaxon_core::notification::plan`) from the page on; each due notification becomes an
+//! outbox delivery, rendered for its contact method, with an idempotency key made of the
+//! alert, the escalation, the step, the notification and the contact method. SMS and voice are
+//! throttled per contact.
+
+use super::links::{LinkAction, LinkSigner};
+use super::render::{self, MessageContext};
+use super::run_due_loop;
+use klaxon_core::clock::Clock;
+use klaxon_core::escalation::AlertEvent;
+use klaxon_core::lifecycle::Alert;
+use klaxon_core::notification::{self, ContactKind, Decision, Page, Throttle};
+use klaxon_store::{ClaimedPage, EngineLog, NewDelivery, PageDone, Store};
+use std::collections::HashMap;
+use std::sync::Arc;
+use tokio::sync::Notify;
+
+const BATCH: i64 = 256;
+const LEASE_MS: i64 = 15_000;
+
+pub struct Pager {
+    pub store: Store,
+    pub clock: Arc<dyn Clock>,
+    pub links: LinkSigner,
+    pub outbox_wake: Arc<Notify>,
+}
+
+pub async fn run(p: Arc<Pager>, wake: Arc<Notify>, stop: tokio::sync::watch::Receiver<bool>) {
+    let w = p.clone();
+    run_due_loop(
+        "pages",
+        p.clock.clone(),
+        wake,
+        stop,
+        move |now| {
+            let w = w.clone();
+            async move { w.work(now).await }
+        },
+        move || {
+            let s = p.store.clone();
+            async move { s.next_page_due().await }
+        },
+    )
+    .await
+}
+
+impl Pager {
+    pub async fn work(&self, now: i64) -> anyhow::Result<()> {
+        loop {
+            let token = uuid::Uuid::now_v7().to_string();
+            let claimed = self
+                .store
+                .claim_pages(now, now + LEASE_MS, &token, BATCH)
+                .await?;
+            if claimed.is_empty() {
+                return Ok(());
+            }
+            let n = claimed.len();
+            let mut ids: Vec<String> = claimed.iter().map(|c| c.alert_id.clone()).collect();
+            ids.sort();
+            ids.dedup();
+            let alerts: HashMap<String, (Alert, Vec<AlertEvent>)> = self
+                .store
+                .alert_contexts(&ids)
+                .await?
+                .into_iter()
+                .map(|(a, e)| (a.id.clone(), (a, e)))
+                .collect();
+            let mut done = Vec::with_capacity(n);
+            for c in &claimed {
+                done.push(self.page(c, alerts.get(&c.alert_id), now).await?);
+            }
+            let sent = done.iter().any(|d| !d.deliveries.is_empty());
+            self.store.finish_pages(&done, now).await?;
+            if sent {
+                self.outbox_wake.notify_one();
+            }
+            if (n as i64) < BATCH {
+                return Ok(());
+            }
+        }
+    }
+
+    async fn page(
+        &self,
+        c: &ClaimedPage,
+        alert: Option<&(Alert, Vec<AlertEvent>)>,
+        now: i64,
+    ) -> anyhow::Result<PageDone> {
+        let mut d = PageDone {
+            id: c.id.clone(),
+            token: c.token.clone(),
+            planned_to: now,
+            due_at: None,
+            ..Default::default()
+        };
+        let Some((alert, events)) = alert else {
+            return Ok(d);
+        };
+        let Some(profile) = self.store.notification_profile(&c.user_id).await? else {
+            d.logs.push(EngineLog {
+                alert_id: alert.id.clone(),
+                text: format!("User {} no longer exists: not notified", c.username),
+            });
+            return Ok(d);
+        };
+        let history = super::escalation::history_from(alert.created_at, alert, events);
+        let page = Page {
+            user: &c.user_id,
+            priority: alert.priority,
+            tags: &alert.tags,
+            paged_at: c.paged_at,
+        };
+        let plan = notification::plan(&profile.profile, &page, &history, c.planned_to, now);
+        d.due_at = plan.next_due;
+        if plan.due.is_empty() && c.planned_to.is_none() && profile.profile.contacts().iter().all(|c| !c.enabled()) {
+            d.logs.push(EngineLog {
+                alert_id: alert.id.clone(),
+                text: format!("{} has no enabled contact method: not notified", c.username),
+            });
+        }
+        for n in plan.due {
+            let kind = n.contact.kind();
+            let key = format!(
+                "{}/{}/{}/{}/{}",
+                alert.id,
+                c.escalation_id,
+                c.step_key,
+                n.key,
+                n.contact.id()
+            );
+            let ack = self.links.url(&alert.id, LinkAction::Ack, &c.username, now);
+            let close = self.links.url(&alert.id, LinkAction::Close, &c.username, now);
+            let voice = format!(
+                "{}/api/integrations/twilio/voice/{}",
+                self.links.base_url(),
+                self.links.token(&alert.id, LinkAction::Ack, &c.username, now)
+            );
+            let alert_url = format!("{}/ui/alerts/{}", self.links.base_url(), alert.id);
+            let m = MessageContext {
+                alert,
+                username: &c.username,
+                ack_url: &ack,
+                close_url: &close,
+                alert_url: &alert_url,
+                voice_url: &voice,
+                key: &key,
+            };
+            let target = n.contact.to().to_string();
+            let (channel, payload) = match kind {
+                ContactKind::Webhook if render::is_teams_url(&target) => {
+                    ("teams", render::teams_payload(&m))
+                }
+                k => (k.as_str(), render::payload(k, &m)),
+            };
+            let mut due_at = now;
+            if kind.is_throttled() {
+                let window = 15 * 60_000;
+                let sent = self.store.recent_sends(channel, &target, now - window).await?;
+                if let Decision::NotBefore(t) = Throttle::PHONE.check(&sent, now) {
+                    due_at = t;
+                    d.logs.push(EngineLog {
+                        alert_id: alert.id.clone(),
+                        text: format!(
+                            "{channel} to {} throttled (too many messages to {target} lately): held until {}",
+                            c.username,
+                            klaxon_core::time::format_iso(t)
+                        ),
+                    });
+                }
+            }
+            d.deliveries.push(NewDelivery {
+                key,
+                alert_id: Some(alert.id.clone()),
+                user_id: Some(c.user_id.clone()),
+                username: c.username.clone(),
+                contact: n.contact.id().to_string(),
+                channel: channel.to_string(),
+                target,
+                payload: payload.to_string(),
+                due_at,
+            });
+        }
+        Ok(d)
+    }
+}
