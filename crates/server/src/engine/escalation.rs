@@ -27,7 +27,7 @@ use tokio::sync::Notify;
 
 const BATCH: i64 = 256;
 /// How long a claim holds a row. A process that dies mid-plan leaves it due again after this.
-pub const LEASE_MS: i64 = 15_000;
+pub const LEASE_MS: i64 = 10_000;
 
 pub struct Escalator {
     pub store: Store,

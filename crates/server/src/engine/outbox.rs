@@ -20,7 +20,7 @@ use tokio::sync::Notify;
 
 const BATCH: i64 = 128;
 /// How long a claim holds a delivery before it counts as cut off.
-const DEADLINE_MS: i64 = 30_000;
+const DEADLINE_MS: i64 = 15_000;
 /// Sends in flight at once.
 const PARALLEL: usize = 64;
 

@@ -17,7 +17,7 @@ use std::sync::Arc;
 use tokio::sync::Notify;
 
 const BATCH: i64 = 256;
-const LEASE_MS: i64 = 15_000;
+const LEASE_MS: i64 = 10_000;
 
 pub struct Pager {
     pub store: Store,
