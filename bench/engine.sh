@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# The engine's speed (issue 4): alert → first webhook delivered at 1,000 alerts/s, and how late
+# escalation steps fire with 100,000 open alerts; on SQLite and PostgreSQL.
+#
+#   bench/engine.sh [rate] [seconds] [open-alerts] [delay-seconds]
+#
+# Klaxon runs on core 0, the load generator (which is also the webhook receiver) on core 1.
+# PostgreSQL: a throw-away cluster with default durability settings, port 54358.
+set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+RATE="${1:-1000}"; SECS="${2:-10}"; OPEN="${3:-100000}"; DELAY="${4:-60}"
+cd "$ROOT"
+cargo build --release -q -p klaxon -p klaxon-bench
+BIN="$ROOT/target/release/klaxon"; LOAD="$ROOT/target/release/klaxon-bench-engine"
+TMP=$(mktemp -d); chmod 755 "$TMP"; KEY="bench-key-0123456789"
+PORT=18490; RPORT=18491
+cleanup() {
+  [ -n "${KPID:-}" ] && kill "$KPID" 2>/dev/null || true
+  if [ -n "${PGD:-}" ]; then runuser -u postgres -- /usr/lib/postgresql/15/bin/pg_ctl -D "$PGD/data" -m fast stop >/dev/null 2>&1 || true; fi
+  rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+serve() { # database-url
+  cat > "$TMP/k.yaml" <<YAML
+listen: 127.0.0.1:$PORT
+database: $1
+users:
+  - username: bench@example.com
+    contacts: [{id: hook, method: webhook, to: "http://127.0.0.1:$RPORT/hook"}]
+teams:
+  - {name: bench, members: [bench@example.com]}
+escalations:
+  - name: now
+    team: bench
+    rules: [{delay: 0s, recipient: {type: user, id: bench@example.com}}]
+  - name: later
+    team: bench
+    rules: [{delay: ${DELAY}s, recipient: {type: user, id: bench@example.com}}]
+integrations:
+  - {name: bench, type: api, api_key: $KEY}
+YAML
+  KLAXON_LOG=warn taskset -c 0 "$BIN" serve --config "$TMP/k.yaml" > "$TMP/klaxon.log" 2>&1 &
+  KPID=$!
+  for _ in $(seq 100); do curl -fs "http://127.0.0.1:$PORT/readyz" >/dev/null && return 0; sleep 0.1; done
+  cat "$TMP/klaxon.log"; exit 1
+}
+stop() { kill "$KPID"; wait "$KPID" 2>/dev/null || true; KPID=; }
+cpu_ticks() { awk '{print $14+$15}' "/proc/$KPID/stat"; }
+
+run() { # label
+  taskset -c 1 "$LOAD" --url "http://127.0.0.1:$PORT" --key "$KEY" --receiver-port "$RPORT" \
+    --mode latency --escalation now --rate "$RATE" --seconds "$SECS" --label "$1"
+  taskset -c 1 "$LOAD" --url "http://127.0.0.1:$PORT" --key "$KEY" --receiver-port "$RPORT" \
+    --mode lateness --escalation later --alerts "$OPEN" --delay-secs "$DELAY" --label "$1"
+  local a b; a=$(cpu_ticks); sleep 10; b=$(cpu_ticks)
+  echo "$1: idle CPU with $((OPEN + RATE * SECS)) open alerts: $(( (b - a) ))0 ms of CPU in 10 s"
+}
+
+echo "# $(date -u +%FT%TZ) $(nproc) cores; ${RATE}/s for ${SECS}s; ${OPEN} open alerts, step after ${DELAY}s"
+serve "sqlite://$TMP/bench.db"
+run "sqlite"
+stop
+
+PGD="$TMP/pg"; mkdir -p "$PGD"; chown postgres "$PGD"
+runuser -u postgres -- /usr/lib/postgresql/15/bin/initdb -D "$PGD/data" -A trust -U postgres >/dev/null
+runuser -u postgres -- /usr/lib/postgresql/15/bin/pg_ctl -D "$PGD/data" -l "$PGD/log" -w \
+  -o "-p 54358 -k $PGD -c listen_addresses=127.0.0.1 -c max_connections=200" start >/dev/null
+serve "postgres://postgres@127.0.0.1:54358/postgres"
+run "postgres"
+stop
