@@ -103,7 +103,7 @@ impl Client {
     async fn connect(&self) -> anyhow::Result<hyper::client::conn::http1::SendRequest<Full<Bytes>>> {
         let stream = tokio::net::TcpStream::connect((self.host.as_str(), self.port)).await?;
         stream.set_nodelay(true)?;
-        let (sender, conn) = http1::handshake(hyper_util::rt::TokioIo::new(stream)).await?;
+        let (sender, conn) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await?;
         tokio::spawn(conn);
         Ok(sender)
     }
@@ -182,7 +182,7 @@ async fn main() -> anyhow::Result<()> {
         "latency" => {
             let total = (args.rate * args.seconds) as usize;
             let sent: Arc<Mutex<HashMap<String, (Instant, Instant)>>> = Arc::default();
-            let (tx, rx) = async_channel(args.connections * 4);
+            let (tx, rx) = async_channel::<(String, Instant)>(args.connections * 4);
             let mut workers = Vec::new();
             for _ in 0..args.connections {
                 let (client, rx, sent) = (client.clone(), rx.clone(), sent.clone());
