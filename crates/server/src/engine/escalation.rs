@@ -461,7 +461,7 @@ impl Escalator {
     /// Loads what resolving these steps' recipients needs, as of `now`.
     async fn load(&self, steps: &[escalation::DueStep], now: i64) -> anyhow::Result<Loaded> {
         let mut l = Loaded::default();
-        let mut names = |l: &mut Loaded, refs: &[klaxon_store::UserRef]| -> Vec<UserId> {
+        let names = |l: &mut Loaded, refs: &[klaxon_store::UserRef]| -> Vec<UserId> {
             refs.iter()
                 .map(|u| {
                     l.usernames.insert(u.id.clone(), u.username.clone());
