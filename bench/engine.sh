@@ -33,10 +33,10 @@ teams:
 escalations:
   - name: now
     team: bench
-    rules: [{delay: 0s, recipient: {type: user, id: bench@example.com}}]
+    rules: [{delay: 0s, recipient: {type: user, name: bench@example.com}}]
   - name: later
     team: bench
-    rules: [{delay: ${DELAY}s, recipient: {type: user, id: bench@example.com}}]
+    rules: [{delay: ${DELAY}s, recipient: {type: user, name: bench@example.com}}]
 integrations:
   - {name: bench, type: api, api_key: $KEY}
 YAML

@@ -71,7 +71,12 @@ async fn receiver(port: u16, arrivals: Arrivals) -> anyhow::Result<()> {
                 async move {
                     let at = Instant::now();
                     let wall = wall_ms();
-                    let body = req.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+                    let body = req
+                        .into_body()
+                        .collect()
+                        .await
+                        .map(|b| b.to_bytes())
+                        .unwrap_or_default();
                     if let Ok(v) = serde_json::from_slice::<serde_json::Value>(&body) {
                         let alias = v["alert"]["alias"].as_str().unwrap_or("").to_string();
                         let created = v["alert"]["createdAt"]
@@ -79,9 +84,15 @@ async fn receiver(port: u16, arrivals: Arrivals) -> anyhow::Result<()> {
                             .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
                             .map(|d| d.timestamp_millis())
                             .unwrap_or(0);
-                        arrivals.lock().unwrap().entry(alias).or_insert((at, wall, created));
+                        arrivals
+                            .lock()
+                            .unwrap()
+                            .entry(alias)
+                            .or_insert((at, wall, created));
                     }
-                    Ok::<_, std::convert::Infallible>(Response::new(Full::new(Bytes::from_static(b"{}"))))
+                    Ok::<_, std::convert::Infallible>(Response::new(Full::new(Bytes::from_static(
+                        b"{}",
+                    ))))
                 }
             });
             let _ = http1::Builder::new()
@@ -100,10 +111,13 @@ struct Client {
 }
 
 impl Client {
-    async fn connect(&self) -> anyhow::Result<hyper::client::conn::http1::SendRequest<Full<Bytes>>> {
+    async fn connect(
+        &self,
+    ) -> anyhow::Result<hyper::client::conn::http1::SendRequest<Full<Bytes>>> {
         let stream = tokio::net::TcpStream::connect((self.host.as_str(), self.port)).await?;
         stream.set_nodelay(true)?;
-        let (sender, conn) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await?;
+        let (sender, conn) =
+            hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await?;
         tokio::spawn(conn);
         Ok(sender)
     }
@@ -236,7 +250,9 @@ async fn main() -> anyhow::Result<()> {
                         if i >= n {
                             return anyhow::Ok(());
                         }
-                        client.create(&mut sender, &format!("late-{run}-{i}")).await?;
+                        client
+                            .create(&mut sender, &format!("late-{run}-{i}"))
+                            .await?;
                     }
                 }));
             }
@@ -261,7 +277,11 @@ async fn main() -> anyhow::Result<()> {
                 .collect();
             println!(
                 "{}: escalation lateness with {} open alerts ({} of {} fired): {}",
-                args.label, args.alerts, got, args.alerts, summary(late)
+                args.label,
+                args.alerts,
+                got,
+                args.alerts,
+                summary(late)
             );
         }
         other => anyhow::bail!("unknown mode {other:?}: latency | lateness"),
@@ -278,7 +298,10 @@ fn async_channel<T: Send + 'static>(cap: usize) -> (Sender<T>, Receiver<T>) {
 struct Sender<T>(tokio::sync::mpsc::Sender<T>);
 impl<T> Sender<T> {
     async fn send(&self, v: T) -> anyhow::Result<()> {
-        self.0.send(v).await.map_err(|_| anyhow::anyhow!("workers stopped"))
+        self.0
+            .send(v)
+            .await
+            .map_err(|_| anyhow::anyhow!("workers stopped"))
     }
 }
 

@@ -53,7 +53,7 @@ def engine_extra(rec: Recorder, smtp: Smtp | None = None, steps=("0s", "3s", "6s
         "escalations": [{
             "name": "sre-esc",
             "team": "sre",
-            "rules": [{"delay": d, "recipient": {"type": "user", "id": w}} for d, w in zip(steps, who)],
+            "rules": [{"delay": d, "recipient": {"type": "user", "name": w}} for d, w in zip(steps, who)],
         }],
         "notify": notify,
     }

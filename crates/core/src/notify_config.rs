@@ -126,28 +126,46 @@ impl NotifyConfig {
                 out.push(("smtp".into(), "notify.smtp.host must not be empty".into()));
             }
             if !s.from.contains('@') {
-                out.push((s.from.clone(), format!("notify.smtp.from {:?} is not an e-mail address", s.from)));
+                out.push((
+                    s.from.clone(),
+                    format!("notify.smtp.from {:?} is not an e-mail address", s.from),
+                ));
             }
         }
         if let Some(t) = &self.twilio {
             if let Some(u) = &t.base_url {
                 if !(u.starts_with("http://") || u.starts_with("https://")) {
-                    out.push((u.clone(), format!("notify.twilio.base_url {u:?} must be an http(s) URL")));
+                    out.push((
+                        u.clone(),
+                        format!("notify.twilio.base_url {u:?} must be an http(s) URL"),
+                    ));
                 }
             }
             if !t.from.starts_with('+') {
-                out.push((t.from.clone(), format!("notify.twilio.from {:?} must be an E.164 number like +15550001111", t.from)));
+                out.push((
+                    t.from.clone(),
+                    format!(
+                        "notify.twilio.from {:?} must be an E.164 number like +15550001111",
+                        t.from
+                    ),
+                ));
             }
         }
         if let Some(n) = &self.ntfy {
             if let Some(u) = &n.base_url {
                 if !(u.starts_with("http://") || u.starts_with("https://")) {
-                    out.push((u.clone(), format!("notify.ntfy.base_url {u:?} must be an http(s) URL")));
+                    out.push((
+                        u.clone(),
+                        format!("notify.ntfy.base_url {u:?} must be an http(s) URL"),
+                    ));
                 }
             }
         }
         if self.retry.max_attempts == 0 {
-            out.push(("max_attempts".into(), "notify.retry.max_attempts must be at least 1".into()));
+            out.push((
+                "max_attempts".into(),
+                "notify.retry.max_attempts must be at least 1".into(),
+            ));
         }
         out
     }

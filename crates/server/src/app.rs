@@ -153,7 +153,8 @@ impl App {
             .public_url
             .clone()
             .unwrap_or_else(|| format!("http://{addr}"));
-        let links = crate::engine::links::LinkSigner::new(&link_secret, &base_url, notify.link_ttl_ms());
+        let links =
+            crate::engine::links::LinkSigner::new(&link_secret, &base_url, notify.link_ttl_ms());
         if store.dialect() == Dialect::Sqlite {
             // This process holds the SQLite engine lock: claims left by an earlier run are
             // its own, from before a crash, and can be picked up at once.

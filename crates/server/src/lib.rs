@@ -5,8 +5,8 @@ pub mod engine;
 pub mod http;
 pub mod keys;
 pub mod metrics;
-pub mod routes_cli;
 pub mod notify;
+pub mod routes_cli;
 pub mod settings;
 pub mod status;
 

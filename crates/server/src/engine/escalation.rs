@@ -82,7 +82,10 @@ pub fn history_from(started_at: i64, alert: &Alert, events: &[AlertEvent]) -> Al
             acked = false;
         }
         if let Some(until) = snooze_until.take().filter(|u| *u > started_at) {
-            let _ = h.push(AlertEvent::Snoozed { at: started_at, until });
+            let _ = h.push(AlertEvent::Snoozed {
+                at: started_at,
+                until,
+            });
         }
         last = last.max(e.at());
         let e = match *e {
@@ -99,7 +102,10 @@ pub fn history_from(started_at: i64, alert: &Alert, events: &[AlertEvent]) -> Al
         let _ = h.push(AlertEvent::Acknowledged { at: started_at });
     }
     if let Some(until) = snooze_until.filter(|u| *u > started_at) {
-        let _ = h.push(AlertEvent::Snoozed { at: started_at, until });
+        let _ = h.push(AlertEvent::Snoozed {
+            at: started_at,
+            until,
+        });
     }
     if alert.status == Status::Closed && h.closed_at().is_none() {
         // Closed without a recorded event (e.g. before the engine existed).
@@ -139,13 +145,22 @@ struct Loaded {
 
 impl Directory for Loaded {
     fn on_call(&self, schedule_id: &str, _at: i64) -> Vec<UserId> {
-        self.schedules.get(schedule_id).map(|s| s[0].clone()).unwrap_or_default()
+        self.schedules
+            .get(schedule_id)
+            .map(|s| s[0].clone())
+            .unwrap_or_default()
     }
     fn next_on_call(&self, schedule_id: &str, _at: i64) -> Vec<UserId> {
-        self.schedules.get(schedule_id).map(|s| s[1].clone()).unwrap_or_default()
+        self.schedules
+            .get(schedule_id)
+            .map(|s| s[1].clone())
+            .unwrap_or_default()
     }
     fn previous_on_call(&self, schedule_id: &str, _at: i64) -> Vec<UserId> {
-        self.schedules.get(schedule_id).map(|s| s[2].clone()).unwrap_or_default()
+        self.schedules
+            .get(schedule_id)
+            .map(|s| s[2].clone())
+            .unwrap_or_default()
     }
     fn team_members(&self, team_id: &str) -> Vec<TeamMember> {
         self.teams.get(team_id).cloned().unwrap_or_default()
@@ -233,7 +248,12 @@ impl Escalator {
     }
 
     /// Turns a routing row into escalation rows, one per policy its responders lead to.
-    async fn route(&self, c: &ClaimedEscalation, alert: &Alert, now: i64) -> anyhow::Result<EscalationDone> {
+    async fn route(
+        &self,
+        c: &ClaimedEscalation,
+        alert: &Alert,
+        now: i64,
+    ) -> anyhow::Result<EscalationDone> {
         let mut d = finished(c, now);
         let targets: Vec<Responder> = if c.origin == "route" {
             alert.responders.clone()
@@ -256,7 +276,10 @@ impl Escalator {
             }
         };
         if targets.is_empty() && c.origin == "route" {
-            d.logs.push(log(alert, "No responders: nobody is notified for this alert".into()));
+            d.logs.push(log(
+                alert,
+                "No responders: nobody is notified for this alert".into(),
+            ));
         }
         let prefix = if c.origin == "route" {
             String::new()
@@ -307,14 +330,25 @@ impl Escalator {
                             format!("schedule {}", s.name),
                             notify_now(Recipient::schedule(&s.id), NotifyType::Default),
                         ),
-                        None => d.logs.push(log(alert, format!("Schedule {} not found: not notified", r.name))),
+                        None => d.logs.push(log(
+                            alert,
+                            format!("Schedule {} not found: not notified", r.name),
+                        )),
                     },
                 },
                 ResponderKind::Escalation => {
                     let key = if r.id.is_empty() { &r.name } else { &r.id };
                     match self.store.escalation_policy(key).await? {
-                        Some(p) => add(format!("escalation:{}", p.id), p.id.clone(), p.name.clone(), p.policy),
-                        None => d.logs.push(log(alert, format!("Escalation {} not found: not notified", r.name))),
+                        Some(p) => add(
+                            format!("escalation:{}", p.id),
+                            p.id.clone(),
+                            p.name.clone(),
+                            p.policy,
+                        ),
+                        None => d.logs.push(log(
+                            alert,
+                            format!("Escalation {} not found: not notified", r.name),
+                        )),
                     }
                 }
                 ResponderKind::Team => {
@@ -324,10 +358,27 @@ impl Escalator {
                             let key = t.id.clone().or(t.name.clone()).unwrap_or_default();
                             match self.store.escalation_policy(&key).await? {
                                 Some(p) => {
-                                    d.logs.push(log(alert, format!("Team {} routed the alert to escalation {}", r.name, p.name)));
-                                    add(format!("team:{}:escalation:{}", r.id, p.id), p.id.clone(), p.name.clone(), p.policy)
+                                    d.logs.push(log(
+                                        alert,
+                                        format!(
+                                            "Team {} routed the alert to escalation {}",
+                                            r.name, p.name
+                                        ),
+                                    ));
+                                    add(
+                                        format!("team:{}:escalation:{}", r.id, p.id),
+                                        p.id.clone(),
+                                        p.name.clone(),
+                                        p.policy,
+                                    )
                                 }
-                                None => d.logs.push(log(alert, format!("Team {}: escalation {key} not found: not notified", r.name))),
+                                None => d.logs.push(log(
+                                    alert,
+                                    format!(
+                                        "Team {}: escalation {key} not found: not notified",
+                                        r.name
+                                    ),
+                                )),
                             }
                         }
                         Some(t) if t.kind == TargetKind::Schedule => {
@@ -338,7 +389,13 @@ impl Escalator {
                             };
                             match s {
                                 Some(s) => {
-                                    d.logs.push(log(alert, format!("Team {} routed the alert to schedule {}", r.name, s.name)));
+                                    d.logs.push(log(
+                                        alert,
+                                        format!(
+                                            "Team {} routed the alert to schedule {}",
+                                            r.name, s.name
+                                        ),
+                                    ));
                                     add(
                                         format!("team:{}:schedule:{}", r.id, s.id),
                                         String::new(),
@@ -346,10 +403,19 @@ impl Escalator {
                                         notify_now(Recipient::schedule(&s.id), NotifyType::Default),
                                     )
                                 }
-                                None => d.logs.push(log(alert, format!("Team {}: schedule {key} not found: not notified", r.name))),
+                                None => d.logs.push(log(
+                                    alert,
+                                    format!(
+                                        "Team {}: schedule {key} not found: not notified",
+                                        r.name
+                                    ),
+                                )),
                             }
                         }
-                        Some(_) => d.logs.push(log(alert, format!("Team {}'s routing notifies nobody for this alert", r.name))),
+                        Some(_) => d.logs.push(log(
+                            alert,
+                            format!("Team {}'s routing notifies nobody for this alert", r.name),
+                        )),
                         None => add(
                             format!("team:{}", r.id),
                             String::new(),
@@ -378,7 +444,10 @@ impl Escalator {
         let policy: EscalationPolicy = match serde_json::from_str(json) {
             Ok(p) => p,
             Err(e) => {
-                d.logs.push(log(alert, format!("Escalation {} is unreadable ({e}): stopped", c.policy_name)));
+                d.logs.push(log(
+                    alert,
+                    format!("Escalation {} is unreadable ({e}): stopped", c.policy_name),
+                ));
                 return Ok(d);
             }
         };
@@ -390,10 +459,13 @@ impl Escalator {
         }
         if let Some(m) = suppressing(maintenance, alert, &c.policy_id) {
             for step in &plan.due {
-                d.logs.push(log(alert, format!(
-                    "Escalation {} step {}: not notified during maintenance {:?}",
-                    c.policy_name, step.key, m.description
-                )));
+                d.logs.push(log(
+                    alert,
+                    format!(
+                        "Escalation {} step {}: not notified during maintenance {:?}",
+                        c.policy_name, step.key, m.description
+                    ),
+                ));
             }
             return Ok(d);
         }
@@ -403,22 +475,28 @@ impl Escalator {
             let users = escalation::resolve(&step.rule, &dir, now, &seed);
             let what = describe(&step.rule, &dir.usernames);
             if users.is_empty() {
-                d.logs.push(log(alert, format!(
-                    "Escalation {}: {what} has nobody to notify (step {})",
-                    c.policy_name, step.key
-                )));
+                d.logs.push(log(
+                    alert,
+                    format!(
+                        "Escalation {}: {what} has nobody to notify (step {})",
+                        c.policy_name, step.key
+                    ),
+                ));
                 continue;
             }
             let names: Vec<String> = users
                 .iter()
                 .map(|u| dir.usernames.get(u).cloned().unwrap_or_else(|| u.clone()))
                 .collect();
-            d.logs.push(log(alert, format!(
-                "Escalation {}: notifying {} ({what}, step {})",
-                c.policy_name,
-                names.join(", "),
-                step.key
-            )));
+            d.logs.push(log(
+                alert,
+                format!(
+                    "Escalation {}: notifying {} ({what}, step {})",
+                    c.policy_name,
+                    names.join(", "),
+                    step.key
+                ),
+            ));
             for (u, name) in users.iter().zip(names) {
                 d.pages.push(NewPage {
                     alert_id: alert.id.clone(),
@@ -440,17 +518,23 @@ impl Escalator {
         for e in &plan.effects {
             match e {
                 escalation::Effect::CloseAlert { .. } => {
-                    d.logs.push(log(alert, format!(
-                        "Escalation {}: every repeat ran and nobody took the alert: closing it",
-                        c.policy_name
-                    )));
+                    d.logs.push(log(
+                        alert,
+                        format!(
+                            "Escalation {}: every repeat ran and nobody took the alert: closing it",
+                            c.policy_name
+                        ),
+                    ));
                     effects.push((alert.id.clone(), Action::Close));
                 }
                 escalation::Effect::RevertAcknowledgement { cycle, .. } => {
-                    d.logs.push(log(alert, format!(
-                        "Escalation {}: repeat {cycle} resets the acknowledgement",
-                        c.policy_name
-                    )));
+                    d.logs.push(log(
+                        alert,
+                        format!(
+                            "Escalation {}: repeat {cycle} resets the acknowledgement",
+                            c.policy_name
+                        ),
+                    ));
                     effects.push((alert.id.clone(), Action::Unacknowledge));
                 }
             }
@@ -531,7 +615,11 @@ impl Escalator {
 
 /// A maintenance window in force that covers this alert's integration or this policy with
 /// state `disabled`.
-fn suppressing<'m>(ms: &'m [Maintenance], alert: &Alert, policy_id: &str) -> Option<&'m Maintenance> {
+fn suppressing<'m>(
+    ms: &'m [Maintenance],
+    alert: &Alert,
+    policy_id: &str,
+) -> Option<&'m Maintenance> {
     #[derive(serde::Deserialize)]
     struct Rule {
         #[serde(default)]
@@ -548,8 +636,12 @@ fn suppressing<'m>(ms: &'m [Maintenance], alert: &Alert, policy_id: &str) -> Opt
         let rules: Vec<Rule> = serde_json::from_str(&m.rules).unwrap_or_default();
         rules.iter().any(|r| {
             r.state != "enabled"
-                && ((r.entity.kind == "integration" && r.entity.id == alert.integration_id && !alert.integration_id.is_empty())
-                    || (r.entity.kind == "policy" && r.entity.id == policy_id && !policy_id.is_empty()))
+                && ((r.entity.kind == "integration"
+                    && r.entity.id == alert.integration_id
+                    && !alert.integration_id.is_empty())
+                    || (r.entity.kind == "policy"
+                        && r.entity.id == policy_id
+                        && !policy_id.is_empty()))
         })
     })
 }

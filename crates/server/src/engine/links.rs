@@ -108,7 +108,9 @@ impl LinkSigner {
     pub fn verify(&self, token: &str, now: i64) -> Result<LinkClaim, LinkError> {
         let (p, sig) = token.split_once('.').ok_or(LinkError::Invalid)?;
         let payload = URL_SAFE_NO_PAD.decode(p).map_err(|_| LinkError::Invalid)?;
-        let sig = URL_SAFE_NO_PAD.decode(sig).map_err(|_| LinkError::Invalid)?;
+        let sig = URL_SAFE_NO_PAD
+            .decode(sig)
+            .map_err(|_| LinkError::Invalid)?;
         let mut m = HmacSha256::new_from_slice(&self.secret).expect("HMAC takes any key length");
         m.update(&payload);
         m.verify_slice(&sig).map_err(|_| LinkError::Invalid)?;
@@ -159,11 +161,16 @@ mod tests {
         assert_eq!(s.verify(&t, 1_010), Err(LinkError::Expired));
         let (p, sig) = t.split_once('.').unwrap();
         let forged = URL_SAFE_NO_PAD.encode(b"a1|close|alice@example.com|99999");
-        assert_eq!(s.verify(&format!("{forged}.{sig}"), 0), Err(LinkError::Invalid));
+        assert_eq!(
+            s.verify(&format!("{forged}.{sig}"), 0),
+            Err(LinkError::Invalid)
+        );
         assert_eq!(s.verify(p, 0), Err(LinkError::Invalid));
         let other = LinkSigner::new("other", "http://x", 1_000);
         assert_eq!(other.verify(&t, 0), Err(LinkError::Invalid));
-        assert!(s.url("a1", LinkAction::Close, "u", 0).starts_with("http://x/act/"));
+        assert!(s
+            .url("a1", LinkAction::Close, "u", 0)
+            .starts_with("http://x/act/"));
     }
 
     #[test]

@@ -31,11 +31,7 @@ pub struct Outbox {
     pub retry: RetryConfig,
 }
 
-pub async fn run(
-    outbox: Arc<Outbox>,
-    wake: Arc<Notify>,
-    stop: tokio::sync::watch::Receiver<bool>,
-) {
+pub async fn run(outbox: Arc<Outbox>, wake: Arc<Notify>, stop: tokio::sync::watch::Receiver<bool>) {
     let o = outbox.clone();
     run_due_loop(
         "outbox",
@@ -90,7 +86,12 @@ impl Outbox {
         }
     }
 
-    fn result(&self, d: &ClaimedDelivery, r: Result<String, SendError>, now: i64) -> DeliveryResult {
+    fn result(
+        &self,
+        d: &ClaimedDelivery,
+        r: Result<String, SendError>,
+        now: i64,
+    ) -> DeliveryResult {
         let who = if d.username.is_empty() {
             d.target.clone()
         } else {
@@ -100,13 +101,19 @@ impl Outbox {
         let (outcome, text, state) = match r {
             Ok(detail) => (
                 DeliveryOutcome::Sent,
-                format!("Sent {} notification to {who} (attempt {attempt}, {detail})", d.channel),
+                format!(
+                    "Sent {} notification to {who} (attempt {attempt}, {detail})",
+                    d.channel
+                ),
                 "sent",
             ),
             Err(SendError::Temporary(e)) if attempt < i64::from(self.retry.max_attempts) => {
                 let wait = backoff_ms(attempt, self.retry.max_backoff.as_millis(), &d.key);
                 (
-                    DeliveryOutcome::Retry { at: now + wait, error: e.clone() },
+                    DeliveryOutcome::Retry {
+                        at: now + wait,
+                        error: e.clone(),
+                    },
                     format!(
                         "{} notification to {who} failed (attempt {attempt}: {e}); retrying in {}s",
                         d.channel,
@@ -116,7 +123,9 @@ impl Outbox {
                 )
             }
             Err(e) => (
-                DeliveryOutcome::Failed { error: e.to_string() },
+                DeliveryOutcome::Failed {
+                    error: e.to_string(),
+                },
                 format!(
                     "{} notification to {who} failed for good (attempt {attempt}: {e})",
                     d.channel

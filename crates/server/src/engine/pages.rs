@@ -114,7 +114,10 @@ impl Pager {
         };
         let plan = notification::plan(&profile.profile, &page, &history, c.planned_to, now);
         d.due_at = plan.next_due;
-        if plan.due.is_empty() && c.planned_to.is_none() && profile.profile.contacts().iter().all(|c| !c.enabled()) {
+        if plan.due.is_empty()
+            && c.planned_to.is_none()
+            && profile.profile.contacts().iter().all(|c| !c.enabled())
+        {
             d.logs.push(EngineLog {
                 alert_id: alert.id.clone(),
                 text: format!("{} has no enabled contact method: not notified", c.username),
@@ -131,11 +134,14 @@ impl Pager {
                 n.contact.id()
             );
             let ack = self.links.url(&alert.id, LinkAction::Ack, &c.username, now);
-            let close = self.links.url(&alert.id, LinkAction::Close, &c.username, now);
+            let close = self
+                .links
+                .url(&alert.id, LinkAction::Close, &c.username, now);
             let voice = format!(
                 "{}/api/integrations/twilio/voice/{}",
                 self.links.base_url(),
-                self.links.token(&alert.id, LinkAction::Ack, &c.username, now)
+                self.links
+                    .token(&alert.id, LinkAction::Ack, &c.username, now)
             );
             let alert_url = format!("{}/ui/alerts/{}", self.links.base_url(), alert.id);
             let m = MessageContext {
@@ -157,7 +163,10 @@ impl Pager {
             let mut due_at = now;
             if kind.is_throttled() {
                 let window = 15 * 60_000;
-                let sent = self.store.recent_sends(channel, &target, now - window).await?;
+                let sent = self
+                    .store
+                    .recent_sends(channel, &target, now - window)
+                    .await?;
                 if let Decision::NotBefore(t) = Throttle::PHONE.check(&sent, now) {
                     due_at = t;
                     d.logs.push(EngineLog {

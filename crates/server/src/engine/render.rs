@@ -70,12 +70,7 @@ fn html_body(m: &MessageContext<'_>) -> String {
         ));
     }
     let runbook = runbook(a)
-        .map(|r| {
-            format!(
-                "<p><a href=\"{0}\">Runbook</a></p>",
-                html_escape(r)
-            )
-        })
+        .map(|r| format!("<p><a href=\"{0}\">Runbook</a></p>", html_escape(r)))
         .unwrap_or_default();
     format!(
         "<!doctype html><html><body style=\"font-family:sans-serif\">\
@@ -206,7 +201,9 @@ mod tests {
 
     #[test]
     fn recognises_teams_connectors() {
-        assert!(is_teams_url("https://contoso.webhook.office.com/webhookb2/x"));
+        assert!(is_teams_url(
+            "https://contoso.webhook.office.com/webhookb2/x"
+        ));
         assert!(!is_teams_url("https://hooks.slack.com/services/x"));
         assert!(!is_teams_url("http://127.0.0.1:9000/hook"));
     }

@@ -31,7 +31,10 @@ pub fn router() -> Router<AppState> {
             "/api/integrations/twilio/voice/{token}",
             get(voice).post(voice),
         )
-        .route("/api/integrations/twilio/voice/{token}/gather", post(gather))
+        .route(
+            "/api/integrations/twilio/voice/{token}/gather",
+            post(gather),
+        )
 }
 
 fn esc(s: &str) -> String {
@@ -59,7 +62,11 @@ fn link_error(e: crate::engine::links::LinkError) -> Response {
         crate::engine::links::LinkError::Expired => StatusCode::GONE,
         crate::engine::links::LinkError::Invalid => StatusCode::BAD_REQUEST,
     };
-    page(status, "Link not usable", &format!("<p>{}</p>", esc(&e.to_string())))
+    page(
+        status,
+        "Link not usable",
+        &format!("<p>{}</p>", esc(&e.to_string())),
+    )
 }
 
 async fn confirm(State(state): State<AppState>, Path(token): Path<String>) -> Response {
@@ -72,7 +79,11 @@ async fn confirm(State(state): State<AppState>, Path(token): Path<String>) -> Re
         .get_alert(&Identifier::Id(claim.alert_id.clone()), &Default::default())
         .await;
     let Ok(Some(alert)) = alert else {
-        return page(StatusCode::NOT_FOUND, "Alert not found", "<p>The alert no longer exists.</p>");
+        return page(
+            StatusCode::NOT_FOUND,
+            "Alert not found",
+            "<p>The alert no longer exists.</p>",
+        );
     };
     page(
         StatusCode::OK,
@@ -83,7 +94,11 @@ async fn confirm(State(state): State<AppState>, Path(token): Path<String>) -> Re
             alert.priority.as_str(),
             esc(&alert.message),
             alert.status.as_str(),
-            if alert.acknowledged { ", acknowledged" } else { "" },
+            if alert.acknowledged {
+                ", acknowledged"
+            } else {
+                ""
+            },
             claim.action.verb(),
             esc(&claim.user)
         ),
@@ -128,8 +143,16 @@ async fn act(State(state): State<AppState>, Path(token): Path<String>) -> Respon
             &format!("{} done", claim.action.verb()),
             &format!("<p>{}.</p>", esc(&o.status)),
         ),
-        Ok(o) => page(StatusCode::CONFLICT, "Nothing to do", &format!("<p>{}.</p>", esc(&o.status))),
-        Err(e) => page(StatusCode::SERVICE_UNAVAILABLE, "Try again", &format!("<p>{}</p>", esc(&e))),
+        Ok(o) => page(
+            StatusCode::CONFLICT,
+            "Nothing to do",
+            &format!("<p>{}.</p>", esc(&o.status)),
+        ),
+        Err(e) => page(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Try again",
+            &format!("<p>{}</p>", esc(&e)),
+        ),
     }
 }
 
@@ -144,11 +167,19 @@ fn twiml(body: &str) -> Response {
 
 /// Twilio's request signature: base64(HMAC-SHA1(auth token, URL + each POST parameter's name
 /// and value, sorted by name)).
-fn twilio_signature_ok(state: &AppState, headers: &HeaderMap, path: &str, params: &BTreeMap<String, String>) -> bool {
+fn twilio_signature_ok(
+    state: &AppState,
+    headers: &HeaderMap,
+    path: &str,
+    params: &BTreeMap<String, String>,
+) -> bool {
     let Some(t) = &state.notify.twilio else {
         return true;
     };
-    let Some(sig) = headers.get("x-twilio-signature").and_then(|v| v.to_str().ok()) else {
+    let Some(sig) = headers
+        .get("x-twilio-signature")
+        .and_then(|v| v.to_str().ok())
+    else {
         return false;
     };
     let mut data = format!("{}{path}", state.links.base_url());
@@ -156,14 +187,17 @@ fn twilio_signature_ok(state: &AppState, headers: &HeaderMap, path: &str, params
         data.push_str(k);
         data.push_str(v);
     }
-    let mut m = Hmac::<sha1::Sha1>::new_from_slice(t.auth_token.as_bytes()).expect("any key length");
+    let mut m =
+        Hmac::<sha1::Sha1>::new_from_slice(t.auth_token.as_bytes()).expect("any key length");
     m.update(data.as_bytes());
     let expected = base64::engine::general_purpose::STANDARD.encode(m.finalize().into_bytes());
     expected == sig
 }
 
 fn form(body: &str) -> BTreeMap<String, String> {
-    form_urlencoded::parse(body.as_bytes()).into_owned().collect()
+    form_urlencoded::parse(body.as_bytes())
+        .into_owned()
+        .collect()
 }
 
 async fn sms_reply(State(state): State<AppState>, headers: HeaderMap, body: String) -> Response {
@@ -175,11 +209,17 @@ async fn sms_reply(State(state): State<AppState>, headers: HeaderMap, body: Stri
     let text = params.get("Body").cloned().unwrap_or_default();
     let mut words = text.split_whitespace();
     let verb = words.next().unwrap_or("").to_lowercase();
-    let tiny = words.next().and_then(|w| w.trim_start_matches('#').parse::<i64>().ok());
+    let tiny = words
+        .next()
+        .and_then(|w| w.trim_start_matches('#').parse::<i64>().ok());
     let action = match verb.as_str() {
         "ack" | "acknowledge" => LinkAction::Ack,
         "close" | "resolve" => LinkAction::Close,
-        _ => return twiml("<Message>Reply \"ack N\" or \"close N\" with the alert number.</Message>"),
+        _ => {
+            return twiml(
+                "<Message>Reply \"ack N\" or \"close N\" with the alert number.</Message>",
+            )
+        }
     };
     let Some(tiny) = tiny else {
         return twiml("<Message>Which alert? Reply \"ack N\" with the alert number.</Message>");
@@ -189,7 +229,11 @@ async fn sms_reply(State(state): State<AppState>, headers: HeaderMap, body: Stri
         Ok(None) => return twiml("<Message>This number is not a Klaxon contact.</Message>"),
         Err(_) => return twiml("<Message>Klaxon could not look that up; try again.</Message>"),
     };
-    let alert = match state.store.get_alert(&Identifier::Tiny(tiny), &Default::default()).await {
+    let alert = match state
+        .store
+        .get_alert(&Identifier::Tiny(tiny), &Default::default())
+        .await
+    {
         Ok(Some(a)) => a,
         _ => return twiml(&format!("<Message>Alert #{tiny} not found.</Message>")),
     };
@@ -200,7 +244,10 @@ async fn sms_reply(State(state): State<AppState>, headers: HeaderMap, body: Stri
         expires_at: i64::MAX,
     };
     match apply(&state, &claim, "SMS").await {
-        Ok(o) if o.success => twiml(&format!("<Message>{} #{tiny}: done.</Message>", action.verb())),
+        Ok(o) if o.success => twiml(&format!(
+            "<Message>{} #{tiny}: done.</Message>",
+            action.verb()
+        )),
         Ok(o) => twiml(&format!("<Message>#{tiny}: {}</Message>", esc(&o.status))),
         Err(_) => twiml("<Message>Klaxon could not do that now; try again.</Message>"),
     }
@@ -250,7 +297,11 @@ async fn gather(
     match apply(&state, &claim, "Voice").await {
         Ok(o) if o.success => twiml(&format!(
             "<Say>The alert is {}. Goodbye.</Say><Hangup/>",
-            if claim.action == LinkAction::Ack { "acknowledged" } else { "closed" }
+            if claim.action == LinkAction::Ack {
+                "acknowledged"
+            } else {
+                "closed"
+            }
         )),
         _ => twiml("<Say>Klaxon could not do that. Goodbye.</Say><Hangup/>"),
     }

@@ -1,10 +1,10 @@
 //! HTTP surfaces. Each module exposes its own `router()`; this one merges them and wraps them
 //! in the layers every response needs.
 
-/// The Alertmanager API v2 (`/api/v2/`): Prometheus and amtool talk to Klaxon directly.
-pub mod alertmanager;
 /// Signed ack/close links and Twilio SMS replies and voice calls.
 pub mod act;
+/// The Alertmanager API v2 (`/api/v2/`): Prometheus and amtool talk to Klaxon directly.
+pub mod alertmanager;
 /// The Alertmanager webhook receiver (`/api/integrations/alertmanager`): one alert per group.
 pub mod alertmanager_webhook;
 /// API keys in the forms clients send them, checked against the store (with a short cache).

@@ -17,9 +17,8 @@ pub struct Mailer {
 impl Mailer {
     pub fn new(c: &SmtpConfig) -> anyhow::Result<Mailer> {
         let mut b = match c.tls {
-            SmtpTls::None => {
-                AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&c.host).port(c.port.unwrap_or(25))
-            }
+            SmtpTls::None => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&c.host)
+                .port(c.port.unwrap_or(25)),
             SmtpTls::Starttls => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&c.host)?
                 .port(c.port.unwrap_or(587)),
             SmtpTls::Tls => {
@@ -40,17 +39,32 @@ impl Mailer {
         let to: Mailbox = to
             .parse()
             .map_err(|e| SendError::Permanent(format!("bad address {to:?}: {e}")))?;
-        let part = |k: &str| payload.get(k).and_then(Value::as_str).unwrap_or_default().to_string();
+        let part = |k: &str| {
+            payload
+                .get(k)
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string()
+        };
         let id_part: String = key
             .chars()
-            .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '.' { c } else { '.' })
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
+                    c
+                } else {
+                    '.'
+                }
+            })
             .collect();
         let msg = Message::builder()
             .from(self.from.clone())
             .to(to)
             .subject(part("subject"))
             .message_id(Some(format!("<{id_part}@klaxon>")))
-            .multipart(MultiPart::alternative_plain_html(part("text"), part("html")))
+            .multipart(MultiPart::alternative_plain_html(
+                part("text"),
+                part("html"),
+            ))
             .map_err(|e| SendError::Permanent(format!("cannot build the message: {e}")))?;
         match self.transport.send(msg).await {
             Ok(r) => Ok(format!("SMTP {}", r.code())),

@@ -150,13 +150,20 @@ impl Channels {
     }
 
     async fn ntfy(&self, d: &ClaimedDelivery, payload: &Value) -> Result<String, SendError> {
-        let (base, topic) = if d.target.starts_with("http://") || d.target.starts_with("https://")
-        {
+        let (base, topic) = if d.target.starts_with("http://") || d.target.starts_with("https://") {
             match d.target.trim_end_matches('/').rsplit_once('/') {
-                Some((base, topic)) if base.contains("://") && base.split("://").nth(1).is_some_and(|h| !h.is_empty()) => {
+                Some((base, topic))
+                    if base.contains("://")
+                        && base.split("://").nth(1).is_some_and(|h| !h.is_empty()) =>
+                {
                     (base.to_string(), topic.to_string())
                 }
-                _ => return Err(SendError::Permanent(format!("bad ntfy topic URL {:?}", d.target))),
+                _ => {
+                    return Err(SendError::Permanent(format!(
+                        "bad ntfy topic URL {:?}",
+                        d.target
+                    )))
+                }
             }
         } else {
             let base = self
@@ -178,7 +185,10 @@ impl Channels {
 }
 
 fn str_of(v: &Value, k: &str) -> String {
-    v.get(k).and_then(Value::as_str).unwrap_or_default().to_string()
+    v.get(k)
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string()
 }
 
 fn transport(e: reqwest::Error) -> SendError {
@@ -199,7 +209,13 @@ async fn check(resp: reqwest::Response) -> Result<String, SendError> {
     if status.is_success() {
         return Ok(format!("HTTP {}", status.as_u16()));
     }
-    let body: String = resp.text().await.unwrap_or_default().chars().take(200).collect();
+    let body: String = resp
+        .text()
+        .await
+        .unwrap_or_default()
+        .chars()
+        .take(200)
+        .collect();
     let msg = format!("HTTP {} {}", status.as_u16(), body.trim());
     if status.is_server_error() || matches!(status.as_u16(), 408 | 425 | 429) {
         Err(SendError::Temporary(msg))

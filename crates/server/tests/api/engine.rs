@@ -72,7 +72,12 @@ pub async fn receiver() -> Receiver {
 
 impl Receiver {
     pub fn paths(&self) -> Vec<String> {
-        self.hits.lock().unwrap().iter().map(|h| h.path.clone()).collect()
+        self.hits
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|h| h.path.clone())
+            .collect()
     }
 
     /// Waits (real time, at most 10 s) until `n` requests arrived; returns their paths.
@@ -230,7 +235,11 @@ async fn escalates_primary_then_backup_then_team_and_an_ack_stops_it() {
         paths[2..].sort();
         assert_eq!(paths, ["alice", "bob", "alice", "bob", "carol"]);
         let l = logs(&app, &id).await;
-        assert!(l.iter().any(|l| l.contains("Escalation sre-p1: notifying alice@example.com")), "{l:?}");
+        assert!(
+            l.iter()
+                .any(|l| l.contains("Escalation sre-p1: notifying alice@example.com")),
+            "{l:?}"
+        );
 
         // Acknowledged at 7: nothing after it.
         hook.hits.lock().unwrap().clear();
@@ -242,25 +251,48 @@ async fn escalates_primary_then_backup_then_team_and_an_ack_stops_it() {
         app.clock.set(base + 5 * MIN as i64);
         assert_eq!(hook.wait_for(2).await, ["alice", "bob"]);
         app.clock.set(base + 7 * MIN as i64);
-        let (s, _) = app.post(&format!("/v2/alerts/{id2}/acknowledge"), json!({"user": "bob@example.com"})).await;
+        let (s, _) = app
+            .post(
+                &format!("/v2/alerts/{id2}/acknowledge"),
+                json!({"user": "bob@example.com"}),
+            )
+            .await;
         assert_eq!(s, 202);
         app.clock.set(base + 30 * MIN as i64);
-        assert_eq!(hook.settle().await, ["alice", "bob"], "{backend:?}: nothing after the ack");
+        assert_eq!(
+            hook.settle().await,
+            ["alice", "bob"],
+            "{backend:?}: nothing after the ack"
+        );
 
         // Each delivery carries its idempotency key and a valid signature.
         let h = hook.hits.lock().unwrap()[0].clone();
         let key = h.headers["idempotency-key"].to_str().unwrap().to_string();
         assert!(key.starts_with(&id2), "{key}");
         let sig = h.headers["x-klaxon-signature"].to_str().unwrap();
-        assert_eq!(sig, klaxon_server::engine::links::webhook_signature("test-secret", h.body.as_bytes()));
+        assert_eq!(
+            sig,
+            klaxon_server::engine::links::webhook_signature("test-secret", h.body.as_bytes())
+        );
         let body: Value = serde_json::from_str(&h.body).unwrap();
         assert_eq!(body["alert"]["id"], id2);
-        assert!(body["links"]["acknowledge"].as_str().unwrap().contains("/act/"));
+        assert!(body["links"]["acknowledge"]
+            .as_str()
+            .unwrap()
+            .contains("/act/"));
 
         // Recipients show who was paged and how.
         let (_, r) = app.get(&format!("/v2/alerts/{id2}/recipients")).await;
-        let names: Vec<&str> = r["data"].as_array().unwrap().iter().map(|x| x["user"]["username"].as_str().unwrap_or("")).collect();
-        assert!(names.contains(&"alice@example.com") && names.contains(&"bob@example.com"), "{r}");
+        let names: Vec<&str> = r["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x["user"]["username"].as_str().unwrap_or(""))
+            .collect();
+        assert!(
+            names.contains(&"alice@example.com") && names.contains(&"bob@example.com"),
+            "{r}"
+        );
         app.stop().await;
     }
 }
@@ -275,7 +307,11 @@ async fn repeats_and_closes_after_all_as_opsgenie_documents() {
         policy(
             &app,
             "loop",
-            vec![rule("0", NotifyType::Default, Recipient::user("alice@example.com"))],
+            vec![rule(
+                "0",
+                NotifyType::Default,
+                Recipient::user("alice@example.com"),
+            )],
             Some(Repeat {
                 wait_interval: "2m".parse().unwrap(),
                 count: 2,
@@ -300,7 +336,10 @@ async fn repeats_and_closes_after_all_as_opsgenie_documents() {
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        assert!(closed, "{backend:?}: closeAlertAfterAll closes the alert one wait after the last repeat");
+        assert!(
+            closed,
+            "{backend:?}: closeAlertAfterAll closes the alert one wait after the last repeat"
+        );
         assert_eq!(hook.settle().await.len(), 3);
         app.stop().await;
     }
@@ -313,9 +352,27 @@ async fn a_users_rule_fires_push_then_sms_then_voice_and_stops_on_ack() {
         let app = TestApp::spawn_with(backend, &engine_config(&hook.url), None).await;
         let s = store(&app);
         let carol = "carol@example.com";
-        s.create_contact_method(carol, &contact("push", ContactKind::Mobile, "carol-phone"), T0).await.unwrap();
-        s.create_contact_method(carol, &contact("sms", ContactKind::Sms, "+491701234567"), T0).await.unwrap();
-        s.create_contact_method(carol, &contact("call", ContactKind::Voice, "+491701234567"), T0).await.unwrap();
+        s.create_contact_method(
+            carol,
+            &contact("push", ContactKind::Mobile, "carol-phone"),
+            T0,
+        )
+        .await
+        .unwrap();
+        s.create_contact_method(
+            carol,
+            &contact("sms", ContactKind::Sms, "+491701234567"),
+            T0,
+        )
+        .await
+        .unwrap();
+        s.create_contact_method(
+            carol,
+            &contact("call", ContactKind::Voice, "+491701234567"),
+            T0,
+        )
+        .await
+        .unwrap();
         let step = |after: &str, c: &str| Step {
             send_after: after.parse().unwrap(),
             contact: c.into(),
@@ -344,14 +401,23 @@ async fn a_users_rule_fires_push_then_sms_then_voice_and_stops_on_ack() {
         assert_eq!(push["priority"], 5);
         assert_eq!(push["actions"][0]["label"], "Acknowledge");
         at_minute(&app, 1).await;
-        assert_eq!(hook.wait_for(2).await, ["ntfy", "twilio/2010-04-01/Accounts/AC123/Messages.json"]);
+        assert_eq!(
+            hook.wait_for(2).await,
+            ["ntfy", "twilio/2010-04-01/Accounts/AC123/Messages.json"]
+        );
         let sms = hook.hits.lock().unwrap()[1].body.clone();
-        assert!(sms.contains("To=%2B491701234567") && sms.contains("From=%2B15550001111"), "{sms}");
+        assert!(
+            sms.contains("To=%2B491701234567") && sms.contains("From=%2B15550001111"),
+            "{sms}"
+        );
         assert!(sms.contains("ack+") || sms.contains("ack%20"), "{sms}");
         at_minute(&app, 3).await;
         let paths = hook.wait_for(3).await;
         assert_eq!(paths[2], "twilio/2010-04-01/Accounts/AC123/Calls.json");
-        assert!(hook.hits.lock().unwrap()[2].body.contains("Url=http"), "voice points at Klaxon's TwiML");
+        assert!(
+            hook.hits.lock().unwrap()[2].body.contains("Url=http"),
+            "voice points at Klaxon's TwiML"
+        );
 
         // Acknowledged at 2 minutes: the voice call at 3 never comes.
         hook.hits.lock().unwrap().clear();
@@ -362,10 +428,16 @@ async fn a_users_rule_fires_push_then_sms_then_voice_and_stops_on_ack() {
         app.clock.set(base + MIN as i64);
         assert_eq!(hook.wait_for(2).await.len(), 2);
         app.clock.set(base + 2 * MIN as i64);
-        let (st, _) = app.post(&format!("/v2/alerts/{id2}/acknowledge"), json!({})).await;
+        let (st, _) = app
+            .post(&format!("/v2/alerts/{id2}/acknowledge"), json!({}))
+            .await;
         assert_eq!(st, 202);
         app.clock.set(base + 10 * MIN as i64);
-        assert_eq!(hook.settle().await.len(), 2, "{backend:?}: no call after the ack");
+        assert_eq!(
+            hook.settle().await.len(),
+            2,
+            "{backend:?}: no call after the ack"
+        );
         let _ = id;
         app.stop().await;
     }
@@ -379,9 +451,17 @@ async fn a_receiver_that_is_down_gets_the_page_when_it_recovers_and_the_timeline
         webhooks(&app, &hook.url).await;
         let s = store(&app);
         // bob's hook answers 410 Gone: a permanent failure, given up at once.
-        s.create_contact_method("bob@example.com", &contact("gone", ContactKind::Webhook, &format!("{}/gone-bob", hook.url)), T0)
-            .await
-            .unwrap();
+        s.create_contact_method(
+            "bob@example.com",
+            &contact(
+                "gone",
+                ContactKind::Webhook,
+                &format!("{}/gone-bob", hook.url),
+            ),
+            T0,
+        )
+        .await
+        .unwrap();
         hook.down.store(true, Ordering::SeqCst);
         let id = alert(&app, json!([{"type": "user", "username": "alice@example.com"}, {"type": "user", "username": "bob@example.com"}])).await;
         // First attempts fail (503), retried after 1 s, 2 s … on the virtual clock.
@@ -409,12 +489,33 @@ async fn a_receiver_that_is_down_gets_the_page_when_it_recovers_and_the_timeline
         }
         let mut got = hook.wait_for(2).await;
         got.sort();
-        assert_eq!(got, ["alice", "bob"], "{backend:?}: delivered after recovery");
+        assert_eq!(
+            got,
+            ["alice", "bob"],
+            "{backend:?}: delivered after recovery"
+        );
         let l = logs(&app, &id).await;
-        let failed = l.iter().filter(|l| l.contains("webhook notification to alice@example.com") && l.contains("failed (attempt")).count();
-        assert!(failed >= 2, "{backend:?}: each failed try is on the timeline: {l:?}");
-        assert!(l.iter().any(|l| l.contains("Sent webhook notification to alice@example.com")), "{l:?}");
-        assert!(l.iter().any(|l| l.contains("to bob@example.com") && l.contains("failed for good")), "{l:?}");
+        let failed = l
+            .iter()
+            .filter(|l| {
+                l.contains("webhook notification to alice@example.com")
+                    && l.contains("failed (attempt")
+            })
+            .count();
+        assert!(
+            failed >= 2,
+            "{backend:?}: each failed try is on the timeline: {l:?}"
+        );
+        assert!(
+            l.iter()
+                .any(|l| l.contains("Sent webhook notification to alice@example.com")),
+            "{l:?}"
+        );
+        assert!(
+            l.iter()
+                .any(|l| l.contains("to bob@example.com") && l.contains("failed for good")),
+            "{l:?}"
+        );
         let ds = s.deliveries_of(&id).await.unwrap();
         let gone = ds.iter().find(|d| d.target.ends_with("gone-bob")).unwrap();
         assert_eq!((gone.state.as_str(), gone.attempts), ("failed", 1));

@@ -61,7 +61,10 @@ async fn create(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, OgError> {
     if caller.integration.team_id.is_some() {
-        return Err(OgError::new(StatusCode::FORBIDDEN, "Only global keys may create maintenance windows"));
+        return Err(OgError::new(
+            StatusCode::FORBIDDEN,
+            "Only global keys may create maintenance windows",
+        ));
     }
     let mut b = input::parse(body)?;
     let now = state.clock.now_ms();
@@ -73,7 +76,9 @@ async fn create(
     let date = |k: &str| -> Result<Option<i64>, OgError> {
         match time.get(k).and_then(Value::as_str) {
             None => Ok(None),
-            Some(s) => parse_instant(s).map(Some).map_err(|e| OgError::field(&format!("time.{k}"), e)),
+            Some(s) => parse_instant(s)
+                .map(Some)
+                .map_err(|e| OgError::field(&format!("time.{k}"), e)),
         }
     };
     let (start, end) = match kind {
@@ -82,37 +87,57 @@ async fn create(
         "for-1-hour" => (now, Some(now + 60 * 60_000)),
         "indefinitely" => (now, None),
         "schedule" => {
-            let start = date("startDate")?.ok_or_else(|| OgError::field("time.startDate", "is required for type schedule"))?;
-            let end = date("endDate")?.ok_or_else(|| OgError::field("time.endDate", "is required for type schedule"))?;
+            let start = date("startDate")?
+                .ok_or_else(|| OgError::field("time.startDate", "is required for type schedule"))?;
+            let end = date("endDate")?
+                .ok_or_else(|| OgError::field("time.endDate", "is required for type schedule"))?;
             if end <= start {
-                return Err(OgError::field("time.endDate", "must be after time.startDate"));
+                return Err(OgError::field(
+                    "time.endDate",
+                    "must be after time.startDate",
+                ));
             }
             (start, Some(end))
         }
-        _ => {
-            return Err(OgError::field(
-                "time.type",
-                "should be one of [for-5-minutes, for-30-minutes, for-1-hour, indefinitely, schedule]",
-            ))
-        }
+        _ => return Err(OgError::field(
+            "time.type",
+            "should be one of [for-5-minutes, for-30-minutes, for-1-hour, indefinitely, schedule]",
+        )),
     };
     let Some(list) = rules.as_array().filter(|l| !l.is_empty()) else {
-        return Err(OgError::field("rules", "at least one rule {state, entity: {id, type}} is required"));
+        return Err(OgError::field(
+            "rules",
+            "at least one rule {state, entity: {id, type}} is required",
+        ));
     };
     let mut clean = Vec::new();
     for (i, r) in list.iter().enumerate() {
         let state_ = r.get("state").and_then(Value::as_str).unwrap_or("disabled");
         if !matches!(state_, "enabled" | "disabled") {
-            return Err(OgError::field(&format!("rules[{i}].state"), "should be one of [enabled, disabled]"));
+            return Err(OgError::field(
+                &format!("rules[{i}].state"),
+                "should be one of [enabled, disabled]",
+            ));
         }
         let entity = r.get("entity").cloned().unwrap_or(Value::Null);
-        let id = entity.get("id").and_then(Value::as_str).unwrap_or("").trim().to_string();
+        let id = entity
+            .get("id")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .trim()
+            .to_string();
         let kind = entity.get("type").and_then(Value::as_str).unwrap_or("");
         if id.is_empty() {
-            return Err(OgError::field(&format!("rules[{i}].entity.id"), "is required"));
+            return Err(OgError::field(
+                &format!("rules[{i}].entity.id"),
+                "is required",
+            ));
         }
         if !matches!(kind, "integration" | "policy") {
-            return Err(OgError::field(&format!("rules[{i}].entity.type"), "should be one of [integration, policy]"));
+            return Err(OgError::field(
+                &format!("rules[{i}].entity.type"),
+                "should be one of [integration, policy]",
+            ));
         }
         clean.push(json!({"state": state_, "entity": {"id": id, "type": kind}}));
     }
@@ -167,7 +192,10 @@ async fn get_one(
     Path(id): Path<String>,
 ) -> Result<Response, OgError> {
     let m = find(&state, &id).await?;
-    Ok(envelope(StatusCode::OK, obj(json!({"data": render(&m, state.clock.now_ms())}))))
+    Ok(envelope(
+        StatusCode::OK,
+        obj(json!({"data": render(&m, state.clock.now_ms())})),
+    ))
 }
 
 async fn cancel(
@@ -176,11 +204,20 @@ async fn cancel(
     Path(id): Path<String>,
 ) -> Result<Response, OgError> {
     if caller.integration.team_id.is_some() {
-        return Err(OgError::new(StatusCode::FORBIDDEN, "Only global keys may cancel maintenance windows"));
+        return Err(OgError::new(
+            StatusCode::FORBIDDEN,
+            "Only global keys may cancel maintenance windows",
+        ));
     }
     find(&state, &id).await?;
-    state.store.cancel_maintenance(&id, state.clock.now_ms()).await?;
-    Ok(envelope(StatusCode::OK, obj(json!({"result": "Cancelled"}))))
+    state
+        .store
+        .cancel_maintenance(&id, state.clock.now_ms())
+        .await?;
+    Ok(envelope(
+        StatusCode::OK,
+        obj(json!({"result": "Cancelled"})),
+    ))
 }
 
 async fn delete(
@@ -189,7 +226,10 @@ async fn delete(
     Path(id): Path<String>,
 ) -> Result<Response, OgError> {
     if caller.integration.team_id.is_some() {
-        return Err(OgError::new(StatusCode::FORBIDDEN, "Only global keys may delete maintenance windows"));
+        return Err(OgError::new(
+            StatusCode::FORBIDDEN,
+            "Only global keys may delete maintenance windows",
+        ));
     }
     find(&state, &id).await?;
     state.store.delete_maintenance(&id).await?;

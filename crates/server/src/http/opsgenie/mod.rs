@@ -4,8 +4,8 @@
 pub mod alerts;
 pub mod error;
 pub mod heartbeats;
-pub mod maintenance;
 mod input;
+pub mod maintenance;
 mod render;
 pub mod schedules;
 

@@ -20,7 +20,6 @@ mod parse;
 mod render;
 mod time_off;
 
-
 pub(crate) use on_call::prepare;
 pub use on_call::{on_call_sets, on_call_users};
 
