@@ -312,6 +312,13 @@ macro_rules! engine_backend {
 
             // ---------------- escalations ----------------
 
+            pub async fn renotify(pool: &Pool, alert_id: &str, now: i64) -> Result<()> {
+                sqlx::query("INSERT INTO alert_escalations (id, alert_id, origin, started_at, due_at, created_at) VALUES ($1, $2, $3, $4, $4, $4)")
+                    .bind(new_id()).bind(alert_id).bind(format!("renotify:{}", new_id())).bind(now)
+                    .execute(pool).await?;
+                Ok(())
+            }
+
             pub async fn claim_escalations(pool: &Pool, now: i64, lease_until: i64, token: &str, limit: i64) -> Result<Vec<ClaimedEscalation>> {
                 let mut tx = begin(pool).await?;
                 let ids: Vec<(String,)> = sqlx::query_as(&format!(
@@ -636,6 +643,12 @@ impl Store {
         limit: i64,
     ) -> Result<Vec<ClaimedEscalation>> {
         on_writer!(self, m, pool => m::claim_escalations(pool, now, lease_until, token, limit).await)
+    }
+
+    /// Pages the alert's responders again from the start, as a new escalation of each (what
+    /// Alertmanager's `repeat_interval` does for a group nobody acknowledged).
+    pub async fn renotify(&self, alert_id: &str, now: i64) -> Result<()> {
+        on_writer!(self, m, pool => m::renotify(pool, alert_id, now).await)
     }
 
     /// Writes the results of claimed escalations still held by their token.

@@ -255,7 +255,8 @@ impl Escalator {
         now: i64,
     ) -> anyhow::Result<EscalationDone> {
         let mut d = finished(c, now);
-        let targets: Vec<Responder> = if c.origin == "route" {
+        let all = c.origin == "route" || c.origin.starts_with("renotify:");
+        let targets: Vec<Responder> = if all {
             alert.responders.clone()
         } else {
             // responder:<kind>:<id>:<unique>
@@ -275,7 +276,7 @@ impl Escalator {
                 _ => vec![],
             }
         };
-        if targets.is_empty() && c.origin == "route" {
+        if targets.is_empty() && all {
             d.logs.push(log(
                 alert,
                 "No responders: nobody is notified for this alert".into(),

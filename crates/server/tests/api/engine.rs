@@ -522,3 +522,39 @@ async fn a_receiver_that_is_down_gets_the_page_when_it_recovers_and_the_timeline
         app.stop().await;
     }
 }
+
+#[tokio::test]
+async fn renotify_pages_the_responders_again_from_the_start() {
+    for backend in klaxon_store::testing::backends() {
+        let hook = receiver().await;
+        let app = TestApp::spawn_with(backend, &engine_config(&hook.url), None).await;
+        webhooks(&app, &hook.url).await;
+        let id = alert(
+            &app,
+            json!([{"type": "user", "username": "alice@example.com"}]),
+        )
+        .await;
+        assert_eq!(hook.wait_for(1).await, ["alice"]);
+        at_minute(&app, 4).await;
+        assert_eq!(hook.settle().await, ["alice"], "{backend:?}: paged once");
+        // What Alertmanager's repeat_interval asks for an unacknowledged group.
+        store(&app)
+            .renotify(&id, T0 + 4 * MIN as i64)
+            .await
+            .unwrap();
+        app.app.as_ref().unwrap().state.escalation_wake.notify_one();
+        assert_eq!(hook.wait_for(2).await, ["alice", "alice"], "{backend:?}");
+        let keys: Vec<String> = hook
+            .hits
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|h| h.headers["idempotency-key"].to_str().unwrap().to_string())
+            .collect();
+        assert_ne!(
+            keys[0], keys[1],
+            "a new page, not a repeat of the old delivery"
+        );
+        app.stop().await;
+    }
+}
