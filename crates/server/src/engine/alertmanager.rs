@@ -7,7 +7,8 @@
 //! inhibited, route not muted) with those the Klaxon alert was last told about:
 //! - first time any: the Klaxon alert is created (paged) with the route's receiver as responder;
 //! - changed: a timeline note says which members joined and which resolved;
-//! - unchanged for `repeat_interval` and not acknowledged: a note re-notifies;
+//! - unchanged for `repeat_interval` and not acknowledged: the responders are paged again
+//!   (a new escalation, `Store::renotify`) and a note says so;
 //! - all members resolved: the Klaxon alert closes and the group is deleted.
 //!
 //! Suppressed members never create an alert; when they hold back an open one, its timeline
@@ -376,6 +377,9 @@ async fn flush_group(
             let repeat = route.repeat_interval().0.as_millis() as i64;
             let due = g.last_notified_at.is_none_or(|t| t + repeat <= now);
             if due && !a.acknowledged {
+                // A new escalation of the alert's responders; the note's commit wakes the
+                // escalation worker.
+                store.renotify(&a.id, now).await?;
                 writer
                     .write(note_op(
                         &a.id,
