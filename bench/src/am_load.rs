@@ -61,6 +61,7 @@ async fn send(
     if !args.key.is_empty() {
         req = req.header("authorization", format!("Bearer {}", args.key));
     }
+    s.ready().await?;
     let resp = s.send_request(req.body(Full::new(body))?).await?;
     let status = resp.status().as_u16();
     let body = resp.into_body().collect().await?.to_bytes();
