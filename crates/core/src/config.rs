@@ -14,6 +14,13 @@ use serde::Deserialize;
 use std::collections::{BTreeMap, HashSet};
 use std::fmt;
 
+mod directory;
+pub use directory::{
+    ConditionConfig, ContactConfig, CriteriaConfig, DurationText, EscalationConfig,
+    EscalationRuleConfig, NamedRef, NotificationRuleConfig, RepeatConfig, RoutingRuleConfig,
+    RoutingRuleDecl, StepConfig,
+};
+
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 pub const DEFAULT_DATABASE: &str = "sqlite://klaxon.db";
 
@@ -71,6 +78,9 @@ pub struct Config {
     /// Channels (SMTP, Twilio, ntfy), webhook signing, links and retries.
     #[serde(default)]
     pub notify: crate::notify_config::NotifyConfig,
+    /// Escalation policies (see [`EscalationConfig`]).
+    #[serde(default)]
+    pub escalations: Vec<EscalationConfig>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
@@ -108,6 +118,12 @@ pub struct UserConfig {
     /// A file holding the web UI password itself (relative to the config file).
     #[serde(default)]
     pub password_file: Option<String>,
+    /// Where pages reach the user (see [`ContactConfig`]).
+    #[serde(default)]
+    pub contacts: Vec<ContactConfig>,
+    /// Which contacts, when (see [`NotificationRuleConfig`]).
+    #[serde(default)]
+    pub notification_rules: Vec<NotificationRuleConfig>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -118,6 +134,12 @@ pub struct TeamConfig {
     pub description: Option<String>,
     #[serde(default)]
     pub members: Vec<MemberConfig>,
+    /// The escalation policy the team's default routing rule notifies.
+    #[serde(default)]
+    pub escalation: Option<String>,
+    /// Ordered routing rules, before the default rule (see [`RoutingRuleConfig`]).
+    #[serde(default)]
+    pub routing_rules: Vec<RoutingRuleConfig>,
 }
 
 /// A team member: a bare username, or `{username, role}` (role `admin` or `user`).
@@ -765,6 +787,7 @@ impl Config {
             &self.health_checks,
             text,
         ));
+        self.validate_directory(text, &usernames, &teams, &mut errs);
         errs
     }
 

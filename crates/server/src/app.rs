@@ -96,6 +96,10 @@ impl App {
             .apply_status_pages(&settings.status_pages, clock.now_ms())
             .await
             .context("applying status pages from the config")?;
+        store
+            .apply_directory_decl(&settings.directory_decl, clock.now_ms())
+            .await
+            .context("applying contacts, notification rules, escalations and routing rules from the config")?;
         let generated_key = if settings.directory.integrations.is_empty()
             && store.integration_count().await? == 0
         {

@@ -4,8 +4,9 @@
 use klaxon_core::config::{Config, ConfigError};
 use klaxon_core::schedule::parse_time_zone;
 use klaxon_store::{
-    DirectorySpec, IntegrationSpec, OverrideFields, RotationFields, ScheduleDecl,
-    ScheduleDirectory, ScheduleFields, TeamSpec, TimeOffFields, UserSpec,
+    DirectoryDecl, DirectorySpec, EscalationFields, IntegrationSpec, OverrideFields, ProfileDecl,
+    RotationFields, RoutingDecl, RoutingRuleFields, ScheduleDecl, ScheduleDirectory,
+    ScheduleFields, TeamSpec, TimeOffFields, UserSpec,
 };
 use std::path::{Path, PathBuf};
 
@@ -29,6 +30,8 @@ pub struct Settings {
     pub config_text: String,
     /// Status pages declared in the file (`status_pages:`).
     pub status_pages: Vec<klaxon_store::PageDecl>,
+    /// Contacts, notification rules, escalations and team routing rules declared in the file.
+    pub directory_decl: DirectoryDecl,
 }
 
 /// Problems found in a config file, each with its line when known.
@@ -94,6 +97,7 @@ impl Settings {
         let schedules = schedule_directory(&config).map_err(fail)?;
         let passwords =
             crate::http::ui::accounts::from_config(&config, &text, base_dir).map_err(fail)?;
+        let directory_decl = directory_decl(&config).map_err(fail)?;
         Ok(Settings {
             passwords,
             admin_password: None,
@@ -108,6 +112,7 @@ impl Settings {
             directory,
             schedules,
             status_pages: crate::status::page_decls(&config),
+            directory_decl,
             config,
             config_text: text,
         })
@@ -308,6 +313,60 @@ fn schedule_directory(c: &Config) -> Result<ScheduleDirectory, Vec<ConfigError>>
             schedules,
             time_off,
         })
+    } else {
+        Err(errors)
+    }
+}
+
+/// The config's contacts, notification rules, escalations and routing rules as the store
+/// applies them. `Config::parse` has checked every value already; a value refused here anyway
+/// is reported, never unwrapped.
+fn directory_decl(c: &Config) -> Result<DirectoryDecl, Vec<ConfigError>> {
+    let refused = |(value, message): (String, String)| ConfigError {
+        line: None,
+        message: format!("{value}: {message}"),
+    };
+    let mut errors = Vec::new();
+    let mut decl = DirectoryDecl::default();
+    for u in &c.users {
+        match u.profile() {
+            Ok(profile) => decl.profiles.push(ProfileDecl {
+                username: u.username.clone(),
+                profile,
+            }),
+            Err(e) => errors.push(refused(e)),
+        }
+    }
+    for e in &c.escalations {
+        match e.to_policy() {
+            Ok(policy) => decl.escalations.push(EscalationFields {
+                name: e.name.trim().to_string(),
+                description: e.description.clone().unwrap_or_default(),
+                team: e.team.clone(),
+                policy,
+            }),
+            Err(e) => errors.push(refused(e)),
+        }
+    }
+    for t in &c.teams {
+        decl.routing.push(RoutingDecl {
+            team: t.name.clone(),
+            rules: c
+                .team_routing(t)
+                .into_iter()
+                .map(|r| RoutingRuleFields {
+                    name: r.name,
+                    is_default: r.is_default,
+                    criteria: r.criteria,
+                    time_restriction: r.time_restriction,
+                    time_zone: r.time_zone,
+                    notify: r.notify,
+                })
+                .collect(),
+        });
+    }
+    if errors.is_empty() {
+        Ok(decl)
     } else {
         Err(errors)
     }

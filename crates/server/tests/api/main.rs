@@ -6,6 +6,7 @@ mod helpers;
 mod alertmanager_api;
 mod alertmanager_webhook;
 mod alerts;
+mod directory;
 mod engine;
 mod errors;
 mod heartbeats;

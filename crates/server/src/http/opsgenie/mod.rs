@@ -2,6 +2,7 @@
 //! the response envelope follow OpsGenie (see shared/COMPAT.md).
 
 pub mod alerts;
+pub mod directory;
 pub mod error;
 pub mod heartbeats;
 mod input;
@@ -59,6 +60,7 @@ pub fn router() -> Router<AppState> {
         .merge(schedules::router())
         .merge(heartbeats::router())
         .merge(maintenance::router())
+        .merge(directory::router())
 }
 
 /// The integration behind the request's API key.
