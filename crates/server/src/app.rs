@@ -267,11 +267,17 @@ impl App {
         let router = crate::http::router(state.clone());
         let shutdown = Arc::new(Notify::new());
         let stop = shutdown.clone();
+        let host_pages = crate::http::statuspage::HostPages::new(&settings.status_pages);
         let server = tokio::spawn(async move {
             // Clients write `/v2/users/` as often as `/v2/users`; strip the slash before routing.
             let app = tower::Layer::layer(
                 &tower_http::normalize_path::NormalizePathLayer::trim_trailing_slash(),
                 router,
+            );
+            // A status page with its own host name owns `/` on that host.
+            let app = tower::Layer::layer(
+                &tower::util::MapRequestLayer::new(move |r| host_pages.rewrite(r)),
+                app,
             );
             let app =
                 axum::ServiceExt::<axum::extract::Request>::into_make_service_with_connect_info::<

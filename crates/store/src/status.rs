@@ -602,6 +602,43 @@ macro_rules! status_backend {
                 Ok(())
             }
 
+            pub async fn import_history(pool: &Pool, rows: &[(String, i64, String)]) -> Result<()> {
+                let mut tx = begin_write(pool).await?;
+                for chunk in rows.chunks(500) {
+                    let mut sql = String::from("INSERT INTO status_component_history (id, component_id, at, status) VALUES ");
+                    for i in 0..chunk.len() {
+                        if i > 0 { sql.push(','); }
+                        sql.push_str(&format!("(${}, ${}, ${}, ${})", i * 4 + 1, i * 4 + 2, i * 4 + 3, i * 4 + 4));
+                    }
+                    let mut q = sqlx::query(&sql);
+                    for (c, at, st) in chunk {
+                        q = q.bind(new_id()).bind(c).bind(*at).bind(st);
+                    }
+                    q.execute(&mut *tx).await?;
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+
+            pub async fn import_results(pool: &Pool, name: &str, rows: &[HealthCheckResult]) -> Result<()> {
+                let mut tx = begin_write(pool).await?;
+                for chunk in rows.chunks(500) {
+                    let mut sql = String::from("INSERT INTO health_check_results (check_name, at, ok, latency_ms, status_code, error) VALUES ");
+                    for i in 0..chunk.len() {
+                        if i > 0 { sql.push(','); }
+                        let b = i * 6;
+                        sql.push_str(&format!("(${}, ${}, ${}, ${}, ${}, ${})", b + 1, b + 2, b + 3, b + 4, b + 5, b + 6));
+                    }
+                    let mut q = sqlx::query(&sql);
+                    for r in chunk {
+                        q = q.bind(name).bind(r.at).bind(r.ok).bind(r.latency_ms).bind(r.status_code).bind(&r.error);
+                    }
+                    q.execute(&mut *tx).await?;
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+
             // ---- incidents --------------------------------------------------------------
 
             async fn load_incidents(pool: &Pool, rows: Vec<IncidentRow>) -> Result<Vec<StatusIncident>> {
@@ -981,6 +1018,21 @@ impl Store {
         status: &str,
     ) -> Result<()> {
         on_backend!(self, m, pool => m::record_history(pool, component, at, status).await)
+    }
+
+    /// Bulk-inserts status history `(component, at, status)` in one transaction (imports and
+    /// benchmarks).
+    pub async fn import_status_history(&self, rows: &[(String, i64, String)]) -> Result<()> {
+        on_backend!(self, m, pool => m::import_history(pool, rows).await)
+    }
+
+    /// Bulk-inserts stored results of a health check in one transaction (imports, benchmarks).
+    pub async fn import_health_check_results(
+        &self,
+        name: &str,
+        rows: &[HealthCheckResult],
+    ) -> Result<()> {
+        on_backend!(self, m, pool => m::import_results(pool, name, rows).await)
     }
 
     pub async fn status_incidents(

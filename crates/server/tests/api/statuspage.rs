@@ -14,6 +14,7 @@ const PAGE: &str = r##"
 status_pages:
   - id: acme
     name: Acme
+    host: status.acme.test
     branding: {title: "Acme status", colors: {accent: "#123456"}}
     groups: [{name: Platform}]
     components:

@@ -151,3 +151,57 @@ pub async fn send_confirmation(
     );
     Ok(())
 }
+
+/// Pages that own their own host name (`host:` in the config): a request for that host is
+/// served the page's public side at the root (`/` → `/status/{page}`, `/api/v2/summary.json`
+/// → `/status/{page}/api/v2/summary.json`, …). Applied before routing.
+#[derive(Clone, Default)]
+pub struct HostPages(std::sync::Arc<std::collections::HashMap<String, String>>);
+
+impl HostPages {
+    pub fn new(pages: &[klaxon_store::PageDecl]) -> HostPages {
+        HostPages(std::sync::Arc::new(
+            pages
+                .iter()
+                .filter_map(|p| Some((p.host.as_ref()?.to_ascii_lowercase(), p.id.clone())))
+                .collect(),
+        ))
+    }
+
+    /// The request with its path moved under `/status/{page}` when its host owns a page.
+    pub fn rewrite(&self, mut req: axum::extract::Request) -> axum::extract::Request {
+        if self.0.is_empty() {
+            return req;
+        }
+        let host = req
+            .headers()
+            .get(axum::http::header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .map(|h| h.split(':').next().unwrap_or(h).to_ascii_lowercase());
+        let Some(page) = host.and_then(|h| self.0.get(&h)) else {
+            return req;
+        };
+        let path = req.uri().path();
+        let public = path == "/"
+            || ["/api/v2/", "/incidents/", "/badge/", "/subscriptions/"]
+                .iter()
+                .any(|p| path.starts_with(p))
+            || matches!(path, "/feed.atom" | "/history.atom" | "/subscribe");
+        if !public {
+            return req;
+        }
+        let new_path = if path == "/" {
+            format!("/status/{page}")
+        } else {
+            format!("/status/{page}{path}")
+        };
+        let pq = match req.uri().query() {
+            Some(q) => format!("{new_path}?{q}"),
+            None => new_path,
+        };
+        if let Ok(uri) = pq.parse() {
+            *req.uri_mut() = uri;
+        }
+        req
+    }
+}
