@@ -22,7 +22,7 @@ class Recorder:
     def __init__(self):
         self.hits: list[dict] = []
         self.by_key: collections.Counter = collections.Counter()
-        self.lock = threading.Lock()
+        self.lock = threading.RLock()
         self.down = False
         rec = self
 
@@ -42,7 +42,7 @@ class Recorder:
                     status = 503
                 else:
                     with rec.lock:
-                        rec.hits.append({"path": self.path, "headers": dict(self.headers), "body": body,
+                        rec.hits.append({"path": self.path, "headers": {k.lower(): v for k, v in self.headers.items()}, "body": body,
                                          "at": time.monotonic()})
                         key = self.headers.get("idempotency-key")
                         if key:
