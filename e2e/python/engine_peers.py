@@ -55,6 +55,8 @@ class Recorder:
                 self.wfile.write(out)
 
         self.port = free_port()
+        # The default listen backlog (5) drops connections when Klaxon sends 64 at once.
+        ThreadingHTTPServer.request_queue_size = 1024
         self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
         self.server.daemon_threads = True
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
