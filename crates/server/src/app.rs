@@ -147,11 +147,17 @@ impl App {
             }));
         }
         let notify = Arc::new(settings.config.notify.clone());
-        let candidate = crate::keys::generate_key();
-        let link_secret = store.engine_secret("links", &candidate).await?;
+        // Two different secrets: a webhook receiver learns its key, which must not sign links.
+        let link_secret = store
+            .engine_secret("links", &crate::keys::generate_key())
+            .await?;
         let webhook_secret = match &notify.webhook_secret {
             Some(s) => s.clone(),
-            None => store.engine_secret("webhook", &candidate).await?,
+            None => {
+                store
+                    .engine_secret("webhook", &crate::keys::generate_key())
+                    .await?
+            }
         };
         let base_url = settings
             .public_url

@@ -319,22 +319,39 @@ macro_rules! engine_backend {
                 Ok(())
             }
 
-            pub async fn claim_escalations(pool: &Pool, now: i64, lease_until: i64, token: &str, limit: i64) -> Result<Vec<ClaimedEscalation>> {
+            /// Claims up to `limit` rows of `table` due at `now`: one statement moves their due
+            /// time to `lease_until` and marks them with `token`, returning `cols`.
+            async fn claim_rows<R>(pool: &Pool, table: &str, cols: &str, now: i64, lease_until: i64, token: &str, limit: i64) -> Result<Vec<R>>
+            where
+                R: for<'r> sqlx::FromRow<'r, <DB as sqlx::Database>::Row> + Send + Unpin,
+            {
                 let mut tx = begin(pool).await?;
                 let ids: Vec<(String,)> = sqlx::query_as(&format!(
-                    "SELECT id FROM alert_escalations WHERE due_at <= $1 ORDER BY due_at LIMIT $2{}", skip_locked()))
+                    "SELECT id FROM {table} WHERE due_at <= $1 ORDER BY due_at LIMIT $2{}", skip_locked()))
                     .bind(now).bind(limit).fetch_all(&mut *tx).await?;
-                let mut out = Vec::with_capacity(ids.len());
-                for (id,) in ids {
-                    let row: EscalationRow = sqlx::query_as(
-                        "UPDATE alert_escalations SET due_at = $2, lease_until = $2, lease_owner = $3 WHERE id = $1 \
-                         RETURNING id, alert_id, origin, policy_id, policy_name, policy, started_at, planned_to")
-                        .bind(&id).bind(lease_until).bind(token).fetch_one(&mut *tx).await?;
-                    let (id, alert_id, origin, policy_id, policy_name, policy, started_at, planned_to) = row;
-                    out.push(ClaimedEscalation { id, alert_id, origin, policy_id, policy_name, policy, started_at, planned_to, token: token.to_string() });
+                if ids.is_empty() {
+                    tx.commit().await?;
+                    return Ok(vec![]);
                 }
+                let mut qb = sqlx::QueryBuilder::<DB>::new(format!("UPDATE {table} SET due_at = "));
+                qb.push_bind(lease_until).push(", lease_until = ").push_bind(lease_until)
+                    .push(", lease_owner = ").push_bind(token).push(" WHERE id IN (");
+                let mut sep = qb.separated(", ");
+                for (id,) in &ids {
+                    sep.push_bind(id);
+                }
+                qb.push(format!(") RETURNING {cols}"));
+                let rows: Vec<R> = qb.build_query_as().fetch_all(&mut *tx).await?;
                 tx.commit().await?;
-                Ok(out)
+                Ok(rows)
+            }
+
+            pub async fn claim_escalations(pool: &Pool, now: i64, lease_until: i64, token: &str, limit: i64) -> Result<Vec<ClaimedEscalation>> {
+                let rows: Vec<EscalationRow> = claim_rows(pool, "alert_escalations",
+                    "id, alert_id, origin, policy_id, policy_name, policy, started_at, planned_to", now, lease_until, token, limit).await?;
+                Ok(rows.into_iter().map(|(id, alert_id, origin, policy_id, policy_name, policy, started_at, planned_to)| ClaimedEscalation {
+                    id, alert_id, origin, policy_id, policy_name, policy, started_at, planned_to, token: token.to_string(),
+                }).collect())
             }
 
             async fn write_logs(tx: &mut Tx, logs: &[EngineLog], now: i64) -> Result<()> {
@@ -407,17 +424,35 @@ macro_rules! engine_backend {
                 Ok(v)
             }
 
-            /// Alerts with their events, for the planners.
+            /// Alerts with their events, for the planners: two queries for the whole batch.
             pub async fn alert_contexts(pool: &Pool, ids: &[String]) -> Result<Vec<(Alert, Vec<AlertEvent>)>> {
                 let mut out = Vec::with_capacity(ids.len());
-                for id in ids {
-                    let Some(alert) = crate::sql::$modname::get_alert(pool, &crate::Identifier::Id(id.clone()), &crate::Scope::default()).await? else {
-                        continue;
-                    };
-                    let rows: Vec<(String, i64, Option<i64>)> = sqlx::query_as("SELECT kind, at, until_at FROM alert_events WHERE alert_id = $1 ORDER BY seq")
-                        .bind(id).fetch_all(pool).await?;
-                    let events = rows.into_iter().filter_map(|(k, at, until)| event_from_row(&k, at, until)).collect();
-                    out.push((alert, events));
+                for chunk in ids.chunks(500) {
+                    let mut qb = sqlx::QueryBuilder::<DB>::new(format!("SELECT {} FROM alerts a WHERE a.id IN (", crate::sql::ALERT_COLS));
+                    let mut sep = qb.separated(", ");
+                    for id in chunk {
+                        sep.push_bind(id);
+                    }
+                    qb.push(")");
+                    let rows: Vec<crate::sql::AlertRow> = qb.build_query_as().fetch_all(pool).await?;
+                    let mut qb = sqlx::QueryBuilder::<DB>::new("SELECT alert_id, kind, at, until_at FROM alert_events WHERE alert_id IN (");
+                    let mut sep = qb.separated(", ");
+                    for id in chunk {
+                        sep.push_bind(id);
+                    }
+                    qb.push(") ORDER BY seq");
+                    let events: Vec<(String, String, i64, Option<i64>)> = qb.build_query_as().fetch_all(pool).await?;
+                    let mut by_alert: std::collections::HashMap<String, Vec<AlertEvent>> = std::collections::HashMap::new();
+                    for (alert_id, kind, at, until) in events {
+                        if let Some(e) = event_from_row(&kind, at, until) {
+                            by_alert.entry(alert_id).or_default().push(e);
+                        }
+                    }
+                    for r in rows {
+                        let alert = r.into_alert()?;
+                        let events = by_alert.remove(&alert.id).unwrap_or_default();
+                        out.push((alert, events));
+                    }
                 }
                 Ok(out)
             }
@@ -425,21 +460,11 @@ macro_rules! engine_backend {
             // ---------------- pages ----------------
 
             pub async fn claim_pages(pool: &Pool, now: i64, lease_until: i64, token: &str, limit: i64) -> Result<Vec<ClaimedPage>> {
-                let mut tx = begin(pool).await?;
-                let ids: Vec<(String,)> = sqlx::query_as(&format!(
-                    "SELECT id FROM alert_pages WHERE due_at <= $1 ORDER BY due_at LIMIT $2{}", skip_locked()))
-                    .bind(now).bind(limit).fetch_all(&mut *tx).await?;
-                let mut out = Vec::with_capacity(ids.len());
-                for (id,) in ids {
-                    let row: PageRow = sqlx::query_as(
-                        "UPDATE alert_pages SET due_at = $2, lease_until = $2, lease_owner = $3 WHERE id = $1 \
-                         RETURNING id, alert_id, escalation_id, step_key, user_id, username, paged_at, planned_to")
-                        .bind(&id).bind(lease_until).bind(token).fetch_one(&mut *tx).await?;
-                    let (id, alert_id, escalation_id, step_key, user_id, username, paged_at, planned_to) = row;
-                    out.push(ClaimedPage { id, alert_id, escalation_id, step_key, user_id, username, paged_at, planned_to, token: token.to_string() });
-                }
-                tx.commit().await?;
-                Ok(out)
+                let rows: Vec<PageRow> = claim_rows(pool, "alert_pages",
+                    "id, alert_id, escalation_id, step_key, user_id, username, paged_at, planned_to", now, lease_until, token, limit).await?;
+                Ok(rows.into_iter().map(|(id, alert_id, escalation_id, step_key, user_id, username, paged_at, planned_to)| ClaimedPage {
+                    id, alert_id, escalation_id, step_key, user_id, username, paged_at, planned_to, token: token.to_string(),
+                }).collect())
             }
 
             pub async fn finish_pages(pool: &Pool, done: &[PageDone], now: i64) -> Result<usize> {
