@@ -230,7 +230,9 @@ impl Writes<'_> {
     /// A repeated notification for an open alert: the group may have gained or lost members, so
     /// change what differs. A detail named like a member's label that is no longer common is
     /// removed (it would mislead: `instance=db1` while two instances fire); other details and
-    /// tags are only added, so that what people added by hand stays.
+    /// tags are only added, so that what people added by hand stays. The message changes last:
+    /// it is what a reader (and the tests) watch, so once it says "(2 firing)" the rest is
+    /// already up to date.
     async fn bring_up_to_date(
         &mut self,
         alert_id: &str,
@@ -246,15 +248,6 @@ impl Writes<'_> {
             return Ok(());
         };
         let id = || Identifier::Id(alert_id.to_string());
-        if current.message != group.message {
-            self.act(
-                id(),
-                Action::UpdateMessage {
-                    message: group.message.clone(),
-                },
-            )
-            .await?;
-        }
         if current.description != group.description {
             self.act(
                 id(),
@@ -301,6 +294,15 @@ impl Writes<'_> {
             .collect();
         if !new_tags.is_empty() {
             self.act(id(), Action::AddTags { tags: new_tags }).await?;
+        }
+        if current.message != group.message {
+            self.act(
+                id(),
+                Action::UpdateMessage {
+                    message: group.message.clone(),
+                },
+            )
+            .await?;
         }
         Ok(())
     }
