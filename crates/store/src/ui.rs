@@ -11,7 +11,7 @@
 
 use crate::query_sql::{self, Bind, Dialect};
 use crate::sql::{AlertRow, ALERT_COLS};
-use crate::{Db, Integration, Result, Store, StoreError};
+use crate::{Db, DeliveryRecord, Integration, Result, Store, StoreError};
 use klaxon_core::lifecycle::Alert;
 
 /// A person who can sign in to the web UI.
@@ -417,6 +417,22 @@ macro_rules! ui_backend {
                 Ok(done.rows_affected() > 0)
             }
 
+            pub async fn test_deliveries(pool: &Pool, user_id: &str, limit: i64) -> Result<Vec<DeliveryRecord>> {
+                let rows: Vec<(String, String, Option<String>, String, String, String, String, i64, String, i64, Option<i64>)> = sqlx::query_as(
+                    "SELECT id, key, alert_id, username, channel, target, state, attempts, last_error, created_at, sent_at FROM deliveries \
+                     WHERE user_id = $1 AND alert_id IS NULL ORDER BY created_at DESC, key DESC LIMIT $2")
+                    .bind(user_id).bind(limit).fetch_all(pool).await?;
+                Ok(rows.into_iter().map(|(id, key, alert_id, username, channel, target, state, attempts, last_error, created_at, sent_at)| DeliveryRecord {
+                    id, key, alert_id, username, channel, target, state, attempts, last_error, created_at, sent_at,
+                }).collect())
+            }
+
+            pub async fn calendar_token_since(pool: &Pool, user_id: &str) -> Result<Option<i64>> {
+                let row: Option<(i64,)> = sqlx::query_as("SELECT created_at FROM calendar_tokens WHERE user_id = $1")
+                    .bind(user_id).fetch_optional(pool).await?;
+                Ok(row.map(|(t,)| t))
+            }
+
             pub async fn change_version(pool: &Pool) -> Result<i64> {
                 let (v,): (Option<i64>,) = sqlx::query_as("SELECT MAX(seq) FROM alert_logs").fetch_one(pool).await?;
                 Ok(v.unwrap_or(0))
@@ -525,5 +541,20 @@ impl Store {
     /// A number that grows whenever any alert changes (the last timeline entry), cheap to poll.
     pub async fn alert_change_version(&self) -> Result<i64> {
         on_backend!(self, m, pool => m::change_version(pool).await)
+    }
+
+    /// The test pages user `user_id` (an id) sent themselves from their profile, newest first.
+    #[tracing::instrument(level = "debug", skip_all)]
+    pub async fn ui_test_deliveries(
+        &self,
+        user_id: &str,
+        limit: i64,
+    ) -> Result<Vec<DeliveryRecord>> {
+        on_backend!(self, m, pool => m::test_deliveries(pool, user_id, limit).await)
+    }
+
+    /// When the user's calendar token was made, if they have one.
+    pub async fn ui_calendar_token_since(&self, user_id: &str) -> Result<Option<i64>> {
+        on_backend!(self, m, pool => m::calendar_token_since(pool, user_id).await)
     }
 }

@@ -134,7 +134,12 @@ impl Channels {
         let url = format!("{base}/2010-04-01/Accounts/{}/{resource}", t.account_sid);
         let mut form = vec![("To", d.target.clone()), ("From", t.from.clone())];
         if resource == "Calls.json" {
-            form.push(("Url", str_of(payload, "url")));
+            // A test call carries its words inline (Twilio's `Twiml` parameter): there is no
+            // alert for Klaxon's TwiML URL to read out.
+            match payload.get("twiml").and_then(Value::as_str) {
+                Some(twiml) => form.push(("Twiml", twiml.to_string())),
+                None => form.push(("Url", str_of(payload, "url"))),
+            }
         } else {
             form.push(("Body", str_of(payload, "body")));
         }

@@ -15,3 +15,4 @@ mod pagerduty;
 mod schedules;
 mod statuspage;
 mod ui;
+mod ui_pages;

@@ -6,9 +6,9 @@ use klaxon_store::Dialect;
 use serde_json::json;
 use std::time::Duration;
 
-const PASSWORD: &str = "correct horse battery";
+pub const PASSWORD: &str = "correct horse battery";
 
-fn ui_config(dir: &std::path::Path) -> String {
+pub fn ui_config(dir: &std::path::Path) -> String {
     let pw = dir.join(format!("pw-{}.txt", uuid::Uuid::new_v4()));
     std::fs::write(&pw, format!("{PASSWORD}\n")).unwrap();
     let hash = klaxon_server::http::ui::session::hash_password(PASSWORD).unwrap();
@@ -37,29 +37,29 @@ schedules:
     )
 }
 
-async fn spawn(backend: Dialect) -> TestApp {
+pub async fn spawn(backend: Dialect) -> TestApp {
     let dir = std::env::temp_dir().join("klaxon-tests");
     std::fs::create_dir_all(&dir).unwrap();
     TestApp::spawn_with(backend, &ui_config(&dir), None).await
 }
 
 /// A browser without JavaScript: keeps its cookies, follows no redirects.
-struct Browser {
-    root: String,
-    http: reqwest::Client,
-    cookies: Vec<(String, String)>,
+pub struct Browser {
+    pub root: String,
+    pub http: reqwest::Client,
+    pub cookies: Vec<(String, String)>,
 }
 
-struct Page {
-    status: u16,
-    location: Option<String>,
-    set_cookies: Vec<String>,
-    body: String,
+pub struct Page {
+    pub status: u16,
+    pub location: Option<String>,
+    pub set_cookies: Vec<String>,
+    pub body: String,
 }
 
 impl Page {
     /// The first hidden CSRF field's value.
-    fn csrf(&self) -> String {
+    pub fn csrf(&self) -> String {
         let at = self
             .body
             .find(r#"name="_csrf" value=""#)
@@ -70,7 +70,7 @@ impl Page {
 }
 
 impl Browser {
-    fn new(app: &TestApp) -> Browser {
+    pub fn new(app: &TestApp) -> Browser {
         Browser {
             root: app.root(),
             http: reqwest::Client::builder()
@@ -89,7 +89,7 @@ impl Browser {
             .join("; ")
     }
 
-    async fn send(&mut self, req: reqwest::RequestBuilder) -> Page {
+    pub async fn send(&mut self, req: reqwest::RequestBuilder) -> Page {
         let req = if self.cookies.is_empty() {
             req
         } else {
@@ -121,13 +121,13 @@ impl Browser {
         }
     }
 
-    async fn get(&mut self, path: &str) -> Page {
+    pub async fn get(&mut self, path: &str) -> Page {
         let req = self.http.get(format!("{}{path}", self.root));
         self.send(req).await
     }
 
     /// A same-origin form post, as a browser sends it.
-    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
+    pub async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
         let req = self
             .http
             .post(format!("{}{path}", self.root))
@@ -137,7 +137,7 @@ impl Browser {
         self.send(req).await
     }
 
-    async fn sign_in(&mut self, username: &str, password: &str) -> Page {
+    pub async fn sign_in(&mut self, username: &str, password: &str) -> Page {
         let login = self.get("/ui/login").await;
         assert_eq!(login.status, 200);
         let csrf = login.csrf();

@@ -20,6 +20,8 @@ mod parse;
 mod render;
 mod time_off;
 
+pub use time_off::{calendar_feed_url, new_calendar_token, segment as path_segment};
+
 pub(crate) use on_call::prepare;
 pub use on_call::{on_call_sets, on_call_users};
 

@@ -4,7 +4,7 @@
 
 use super::page::{self, csrf_input, shell, Section};
 use super::session::Viewer;
-use super::{FormData, UiError};
+use super::{base_url, FormData, UiError};
 use crate::app::AppState;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -31,17 +31,6 @@ fn admins_only(viewer: &Viewer) -> Option<Response> {
             Some(viewer),
             "Only admins manage integrations.",
         )
-    })
-}
-
-/// Where clients reach this server: `public_url`, else the host the browser used.
-fn base_url(state: &AppState, headers: &HeaderMap) -> String {
-    state.public_url.clone().unwrap_or_else(|| {
-        let host = headers
-            .get(axum::http::header::HOST)
-            .and_then(|h| h.to_str().ok())
-            .unwrap_or("localhost:8080");
-        format!("http://{host}")
     })
 }
 

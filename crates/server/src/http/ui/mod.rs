@@ -8,10 +8,12 @@
 
 pub mod accounts;
 mod alerts;
+mod directory;
 mod integrations;
 mod live;
 mod oncall;
 mod page;
+mod profile;
 pub mod session;
 
 pub use live::LiveAlerts;
@@ -51,6 +53,8 @@ pub fn router(state: AppState) -> Router<AppState> {
         .merge(alerts::router())
         .merge(oncall::router())
         .merge(integrations::router())
+        .merge(profile::router())
+        .merge(directory::router())
         .route_layer(middleware::from_fn_with_state(state, guard))
 }
 
@@ -104,6 +108,17 @@ impl FormData {
 
 fn is_public(path: &str) -> bool {
     path == "/ui/login" || path.starts_with("/ui/assets/") || path == "/" || path == "/ui"
+}
+
+/// Where clients reach this server: `public_url`, else the host the browser used.
+fn base_url(state: &AppState, headers: &HeaderMap) -> String {
+    state.public_url.clone().unwrap_or_else(|| {
+        let host = headers
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .unwrap_or("localhost:8080");
+        format!("http://{host}")
+    })
 }
 
 fn is_htmx(headers: &HeaderMap) -> bool {
@@ -178,7 +193,17 @@ async fn guarded(state: &AppState, req: Request, next: Next) -> Response {
         csrf: s.csrf_token,
         token_hash,
     };
-    let req = if req.method() == Method::GET || req.method() == Method::HEAD {
+    let is_read = req.method() == Method::GET || req.method() == Method::HEAD;
+    // Stakeholders follow along but change nothing; every handler checks too, this makes it
+    // hold for routes added later.
+    if !is_read && !viewer.can_act() && path != "/ui/logout" {
+        return error_page(
+            StatusCode::FORBIDDEN,
+            Some(&viewer),
+            "Stakeholders can look but not change anything.",
+        );
+    }
+    let req = if is_read {
         req
     } else {
         let (parts, body) = req.into_parts();

@@ -14,7 +14,10 @@ use maud::{html, Markup, DOCTYPE};
 pub enum Section {
     Alerts,
     OnCall,
+    Escalations,
+    Teams,
     Integrations,
+    Profile,
     None,
 }
 
@@ -45,9 +48,12 @@ pub fn shell(title: &str, viewer: Option<&Viewer>, section: Section, body: Marku
                         nav aria-label="Main" {
                             (nav("/ui/alerts", "Alerts", Section::Alerts))
                             (nav("/ui/oncall", "On call", Section::OnCall))
+                            (nav("/ui/escalations", "Escalations", Section::Escalations))
+                            (nav("/ui/teams", "Teams", Section::Teams))
                             @if v.is_admin() {
                                 (nav("/ui/integrations", "Integrations", Section::Integrations))
                             }
+                            (nav("/ui/profile", "Profile", Section::Profile))
                         }
                         div.me {
                             span title=(v.user.username) { (v.user.username) }

@@ -15,6 +15,8 @@ mod escalations;
 mod teams;
 mod users;
 
+pub use teams::create_defaults as create_team_defaults;
+
 use super::error::{envelope, obj, OgError};
 use super::Caller;
 use crate::app::AppState;

@@ -192,7 +192,7 @@ pub async fn create(
 }
 
 /// `<team>_schedule`, `<team>_escalation` and the default routing rule (see the module docs).
-async fn create_defaults(
+pub async fn create_defaults(
     state: &AppState,
     team_id: &str,
     name: &str,

@@ -243,8 +243,25 @@ async fn token_user(state: &AppState, key: &str) -> Result<UserRef, OgError> {
         .ok_or_else(|| OgError::not_found(format!("No user exists with id or username {key:?}")))
 }
 
+/// A fresh calendar token (two keys' worth of randomness, no dashes).
+pub fn new_calendar_token() -> String {
+    format!(
+        "{}{}",
+        crate::keys::generate_key().replace('-', ""),
+        crate::keys::generate_key().replace('-', "")
+    )
+}
+
+/// The subscribe link of `username`'s own feed, opened by `token`.
+pub fn calendar_feed_url(base: &str, prefix: &str, username: &str, token: &str) -> String {
+    format!(
+        "{base}{prefix}/v2/schedules/on-calls/{}.ics?token={token}",
+        segment(username)
+    )
+}
+
 /// Percent-encodes a path segment, keeping what e-mail addresses use unescaped.
-fn segment(s: &str) -> String {
+pub fn segment(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
         if b.is_ascii_alphanumeric() || b"-._~@+".contains(&b) {
@@ -265,11 +282,7 @@ pub async fn create_calendar_token(
     Path(user): Path<String>,
 ) -> Result<Response, OgError> {
     let user = token_user(&state, &user).await?;
-    let token = format!(
-        "{}{}",
-        crate::keys::generate_key().replace('-', ""),
-        crate::keys::generate_key().replace('-', "")
-    );
+    let token = new_calendar_token();
     state
         .store
         .set_calendar_token(
@@ -288,11 +301,7 @@ pub async fn create_calendar_token(
             format!("http://{host}")
         }
     };
-    let url = format!(
-        "{base}{}/v2/schedules/on-calls/{}.ics?token={token}",
-        state.opsgenie_prefix,
-        segment(&user.username)
-    );
+    let url = calendar_feed_url(&base, &state.opsgenie_prefix, &user.username, &token);
     Ok(created(json!({
         "user": {"id": user.id, "username": user.username},
         "token": token,
