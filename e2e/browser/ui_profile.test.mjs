@@ -147,7 +147,7 @@ test("escalation policies and teams: view, managed in config, create", async () 
 
     await Promise.all([page.waitForURL(/\/ui\/teams$/), page.click("nav >> text=Teams")]);
     await Promise.all([page.waitForURL(/\/ui\/teams\/[^/]+$/), page.click("ul.cards >> text=sre")]);
-    assert.match(await page.locator("#members").innerText(), /bob@example\.com · admin/);
+    assert.match(await page.locator("#members").innerText(), /bob@example\.com\s+· admin/);
     assert.ok(await page.isVisible("text=managed in config"));
     assert.ok(await page.isVisible("a:has-text('night-shift')"));
     await shot(page, "team");
