@@ -193,6 +193,10 @@ impl App {
             outbox_wake: Arc::new(Notify::new()),
             notify: notify.clone(),
         };
+        store.set_status_notifier(crate::status::subscribers::notifier(
+            base_url.clone(),
+            state.outbox_wake.clone(),
+        ));
         let (stop_workers, stop_rx) = tokio::sync::watch::channel(false);
         workers.push(tokio::spawn(crate::engine::snooze::run(
             store.clone(),

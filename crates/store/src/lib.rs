@@ -87,6 +87,8 @@ pub struct Store {
     /// anyway, and one connection keeps its page cache warm across batches. On PostgreSQL the
     /// same pool as `db`.
     pub(crate) writer: Db,
+    /// Turns status-page incident updates into subscriber deliveries (status.rs).
+    pub(crate) status_notifier: std::sync::Arc<std::sync::OnceLock<StatusNotifier>>,
 }
 
 /// Runs `$body` with `$m` bound to the backend module (`sql::sqlite` or `sql::postgres`) and
@@ -140,6 +142,7 @@ impl Store {
             Ok(Store {
                 db: Db::Postgres(pool.clone()),
                 writer: Db::Postgres(pool),
+                status_notifier: Default::default(),
             })
         } else if url.starts_with("sqlite:") {
             // WAL lets readers run beside the one writer; synchronous=FULL makes every commit
@@ -187,6 +190,7 @@ impl Store {
             Ok(Store {
                 db: Db::Sqlite(pool),
                 writer: Db::Sqlite(writer),
+                status_notifier: Default::default(),
             })
         } else {
             Err(StoreError::Invalid(format!(

@@ -171,6 +171,32 @@ pub struct StatusSubscriber {
     pub created_at: i64,
 }
 
+/// One new incident update as committed, for telling a page's subscribers about it.
+pub struct IncidentNotice<'a> {
+    pub page: &'a StatusPage,
+    /// The incident after the write, its updates newest first.
+    pub incident: &'a StatusIncident,
+    pub components: &'a [StatusComponent],
+    /// The update that was just added.
+    pub update: &'a IncidentUpdate,
+    /// Whether the write created the incident.
+    pub created: bool,
+    /// Confirmed, subscribed subscribers of the page.
+    pub subscribers: &'a [StatusSubscriber],
+    pub now: i64,
+}
+
+/// Renders the outbox deliveries for one incident update.
+pub type RenderDeliveries = dyn Fn(&IncidentNotice<'_>) -> Vec<crate::NewDelivery> + Send + Sync;
+
+/// Turns incident updates into outbox deliveries for subscribers. The store calls `render`
+/// inside the transaction that adds the update (so the update and its deliveries commit
+/// together, or neither does) and `enqueued` after that transaction committed new ones.
+pub struct StatusNotifier {
+    pub render: Box<RenderDeliveries>,
+    pub enqueued: Box<dyn Fn() + Send + Sync>,
+}
+
 /// A health check's stored state.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct HealthCheckState {
@@ -709,15 +735,46 @@ macro_rules! status_backend {
                 Ok(serde_json::Value::Array(affected))
             }
 
-            async fn add_update(tx: &mut Tx, incident: &str, status: &str, body: &str, affected: &serde_json::Value, w: &IncidentWrite, now: i64) -> Result<()> {
+            async fn add_update(tx: &mut Tx, incident: &str, status: &str, body: &str, affected: &serde_json::Value, w: &IncidentWrite, now: i64) -> Result<String> {
+                let id = new_id();
                 sqlx::query("INSERT INTO status_incident_updates (id, incident_id, status, body, affected_components, deliver_notifications, display_at, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)")
-                    .bind(new_id()).bind(incident).bind(status).bind(body).bind(affected.to_string())
+                    .bind(&id).bind(incident).bind(status).bind(body).bind(affected.to_string())
                     .bind(w.deliver_notifications.unwrap_or(true)).bind(w.display_at.unwrap_or(now)).bind(now)
                     .execute(&mut **tx).await?;
-                Ok(())
+                Ok(id)
             }
 
-            pub async fn create_incident(pool: &Pool, page: &str, w: &IncidentWrite, now: i64) -> Result<String> {
+            /// Enqueues the deliveries that tell the page's subscribers about a new update,
+            /// inside the transaction that added it. Returns how many were new.
+            async fn notify_subscribers(tx: &mut Tx, page: &str, incident: &str, update: &str, created: bool, n: Option<&StatusNotifier>, now: i64) -> Result<u64> {
+                let Some(n) = n else { return Ok(0) };
+                let sql = format!("{SUBSCRIBER_SELECT} WHERE page_id = $1 AND confirmed_at IS NOT NULL AND unsubscribed_at IS NULL ORDER BY created_at, id");
+                let subs: Vec<SubscriberRow> = sqlx::query_as(&sql).bind(page).fetch_all(&mut **tx).await?;
+                if subs.is_empty() {
+                    return Ok(0);
+                }
+                let subscribers: Vec<StatusSubscriber> = subs.into_iter().map(subscriber_from_row).collect();
+                let sql = format!("{PAGE_SELECT} WHERE id = $1");
+                let Some(p) = sqlx::query_as::<_, PageRow>(&sql).bind(page).fetch_optional(&mut **tx).await? else { return Ok(0) };
+                let p = page_from_row(p);
+                let sql = format!("{COMPONENT_SELECT} WHERE page_id = $1 ORDER BY is_group DESC, position, created_at, id");
+                let rows: Vec<ComponentRow> = sqlx::query_as(&sql).bind(page).fetch_all(&mut **tx).await?;
+                let components: Vec<StatusComponent> = rows.into_iter().map(component_from_row).collect();
+                let sql = format!("{INCIDENT_SELECT} WHERE page_id = $1 AND id = $2");
+                let Some(row) = sqlx::query_as::<_, IncidentRow>(&sql).bind(page).bind(incident).fetch_optional(&mut **tx).await? else { return Ok(0) };
+                let mut i = incident_from_row(row)?;
+                let comps: Vec<(String,)> = sqlx::query_as("SELECT ic.component_id FROM status_incident_components ic JOIN status_components c ON c.id = ic.component_id WHERE ic.incident_id = $1 ORDER BY c.position, c.name")
+                    .bind(incident).fetch_all(&mut **tx).await?;
+                i.component_ids = comps.into_iter().map(|c| c.0).collect();
+                let ups: Vec<UpdateRow> = sqlx::query_as("SELECT id, incident_id, status, body, affected_components, deliver_notifications, display_at, created_at, updated_at FROM status_incident_updates WHERE incident_id = $1 ORDER BY created_at DESC, id DESC")
+                    .bind(incident).fetch_all(&mut **tx).await?;
+                i.updates = ups.into_iter().map(update_from_row).collect::<Result<_>>()?;
+                let Some(u) = i.updates.iter().find(|u| u.id == update) else { return Ok(0) };
+                let ds = (n.render)(&IncidentNotice { page: &p, incident: &i, components: &components, update: u, created, subscribers: &subscribers, now });
+                crate::engine::$modname::insert_deliveries(tx, &ds, now).await
+            }
+
+            pub async fn create_incident(pool: &Pool, page: &str, w: &IncidentWrite, now: i64, n: Option<&StatusNotifier>) -> Result<(String, u64)> {
                 let mut tx = begin_write(pool).await?;
                 let id = new_id();
                 let status = w.status.clone().unwrap_or_else(|| if w.scheduled_for.is_some() { "scheduled".into() } else { "investigating".into() });
@@ -737,13 +794,18 @@ macro_rules! status_backend {
                     .bind(created).bind(now)
                     .execute(&mut *tx).await?;
                 let affected = apply_component_statuses(&mut tx, page, &id, w, now).await?;
-                add_update(&mut tx, &id, &status, w.body.as_deref().unwrap_or(""), &affected, w, now).await?;
+                let update = add_update(&mut tx, &id, &status, w.body.as_deref().unwrap_or(""), &affected, w, now).await?;
+                let enqueued = if w.deliver_notifications.unwrap_or(true) {
+                    notify_subscribers(&mut tx, page, &id, &update, true, n, now).await?
+                } else {
+                    0
+                };
                 tx.commit().await?;
-                Ok(id)
+                Ok((id, enqueued))
             }
 
             /// `None` when there is no such incident.
-            pub async fn update_incident(pool: &Pool, page: &str, id: &str, w: &IncidentWrite, now: i64) -> Result<Option<()>> {
+            pub async fn update_incident(pool: &Pool, page: &str, id: &str, w: &IncidentWrite, now: i64, n: Option<&StatusNotifier>) -> Result<Option<u64>> {
                 let mut tx = begin_write(pool).await?;
                 let sql = format!("{INCIDENT_SELECT} WHERE page_id = $1 AND id = $2{}", for_update());
                 let Some(cur) = sqlx::query_as::<_, IncidentRow>(&sql).bind(page).bind(id).fetch_optional(&mut *tx).await? else { return Ok(None) };
@@ -776,11 +838,15 @@ macro_rules! status_backend {
                     .execute(&mut *tx).await?;
                 let affected = apply_component_statuses(&mut tx, page, id, w, now).await?;
                 let components_changed = affected.as_array().is_some_and(|a| !a.is_empty());
+                let mut enqueued = 0;
                 if status_changed || w.body.is_some() || components_changed {
-                    add_update(&mut tx, id, &status, w.body.as_deref().unwrap_or(""), &affected, w, now).await?;
+                    let update = add_update(&mut tx, id, &status, w.body.as_deref().unwrap_or(""), &affected, w, now).await?;
+                    if w.deliver_notifications.unwrap_or(true) {
+                        enqueued = notify_subscribers(&mut tx, page, id, &update, false, n, now).await?;
+                    }
                 }
                 tx.commit().await?;
-                Ok(Some(()))
+                Ok(Some(enqueued))
             }
 
             #[allow(clippy::too_many_arguments)]
@@ -847,6 +913,14 @@ macro_rules! status_backend {
                 let done = sqlx::query("UPDATE status_subscribers SET unsubscribed_at = $3 WHERE page_id = $1 AND id = $2 AND unsubscribed_at IS NULL")
                     .bind(page).bind(id).bind(now).execute(pool).await?;
                 Ok(done.rows_affected() > 0)
+            }
+
+            pub async fn unsubscribe_token(pool: &Pool, page: &str, token: &str, now: i64) -> Result<Option<StatusSubscriber>> {
+                sqlx::query("UPDATE status_subscribers SET unsubscribed_at = COALESCE(unsubscribed_at, $3) WHERE page_id = $1 AND confirm_token = $2")
+                    .bind(page).bind(token).bind(now).execute(pool).await?;
+                let sql = format!("{SUBSCRIBER_SELECT} WHERE page_id = $1 AND confirm_token = $2");
+                let row: Option<SubscriberRow> = sqlx::query_as(&sql).bind(page).bind(token).fetch_optional(pool).await?;
+                Ok(row.map(subscriber_from_row))
             }
 
             pub async fn confirm_subscriber(pool: &Pool, page: &str, token: &str, now: i64) -> Result<Option<StatusSubscriber>> {
@@ -930,6 +1004,12 @@ status_backend!(sqlite, sqlx::Sqlite, Dialect::Sqlite);
 status_backend!(postgres, sqlx::Postgres, Dialect::Postgres);
 
 impl Store {
+    /// Installs what turns incident updates into subscriber deliveries (once per store; later
+    /// calls are ignored). Without it, incident updates notify nobody.
+    pub fn set_status_notifier(&self, n: StatusNotifier) {
+        let _ = self.status_notifier.set(n);
+    }
+
     /// Creates or updates the pages, groups and components declared in the config (by id and
     /// by name); objects created through the API are left alone.
     #[tracing::instrument(level = "debug", skip_all)]
@@ -1057,7 +1137,13 @@ impl Store {
         w: &IncidentWrite,
         now: i64,
     ) -> Result<String> {
-        on_backend!(self, m, pool => m::create_incident(pool, page, w, now).await)
+        let n = self.status_notifier.get();
+        let (id, enqueued) =
+            on_backend!(self, m, pool => m::create_incident(pool, page, w, now, n).await)?;
+        if let (Some(n), true) = (n, enqueued > 0) {
+            (n.enqueued)();
+        }
+        Ok(id)
     }
 
     /// Changes an incident (adding an update when its status, body or components change), in
@@ -1070,7 +1156,13 @@ impl Store {
         w: &IncidentWrite,
         now: i64,
     ) -> Result<Option<()>> {
-        on_backend!(self, m, pool => m::update_incident(pool, page, id, w, now).await)
+        let n = self.status_notifier.get();
+        let done =
+            on_backend!(self, m, pool => m::update_incident(pool, page, id, w, now, n).await)?;
+        if let (Some(n), Some(1..)) = (n, done) {
+            (n.enqueued)();
+        }
+        Ok(done.map(|_| ()))
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -1140,6 +1232,18 @@ impl Store {
         now: i64,
     ) -> Result<bool> {
         on_backend!(self, m, pool => m::unsubscribe(pool, page, id, now).await)
+    }
+
+    /// Cancels the subscription whose secret token this is (the link in every message);
+    /// `None` when the token is unknown.
+    #[tracing::instrument(level = "debug", skip_all)]
+    pub async fn unsubscribe_status_subscriber_by_token(
+        &self,
+        page: &str,
+        token: &str,
+        now: i64,
+    ) -> Result<Option<StatusSubscriber>> {
+        on_backend!(self, m, pool => m::unsubscribe_token(pool, page, token, now).await)
     }
 
     /// Confirms the subscriber holding `token` (idempotent); `None` for an unknown token.

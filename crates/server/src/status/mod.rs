@@ -3,6 +3,7 @@
 
 pub mod health;
 pub mod maintenance;
+pub mod subscribers;
 
 use klaxon_core::status::maintenance::{next_due, Schedule};
 use klaxon_core::status::{incident_impact, ComponentStatus, Impact, IncidentStatus};

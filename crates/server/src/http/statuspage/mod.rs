@@ -134,21 +134,22 @@ pub fn confirm_link(base: &str, page: &str, token: &str) -> String {
     format!("{base}/status/{page}/subscriptions/confirm/{token}")
 }
 
-/// Sends the confirmation e-mail. Delivery goes through the outbox, which is not part of this
-/// build yet: until it is, the subscriber stays unconfirmed and the link is logged for an
-/// operator to pass on.
+/// Sends the confirmation e-mail (through the outbox, like every message Klaxon sends).
 pub async fn send_confirmation(
-    _state: &AppState,
+    state: &AppState,
     base: &str,
     page: &StatusPage,
     sub: &StatusSubscriber,
 ) -> SpResult<()> {
-    tracing::info!(
-        page = %page.id,
-        subscriber = %sub.id,
-        link = %confirm_link(base, &page.id, &sub.confirm_token),
-        "status page subscriber: confirmation link"
-    );
+    crate::status::subscribers::enqueue_confirmation(
+        &state.store,
+        &state.outbox_wake,
+        base,
+        page,
+        sub,
+        state.clock.now_ms(),
+    )
+    .await?;
     Ok(())
 }
 

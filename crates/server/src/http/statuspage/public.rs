@@ -52,6 +52,10 @@ pub fn router() -> Router<AppState> {
             axum::routing::post(subscribe_form),
         )
         .route("/status/{page}/subscriptions/confirm/{token}", get(confirm))
+        .route(
+            "/status/{page}/subscriptions/unsubscribe/{token}",
+            get(unsubscribe),
+        )
 }
 
 /// Everything the page shows, read once per request.
@@ -754,6 +758,27 @@ async fn confirm(
             &v,
             "Subscription confirmed",
             html! { p #confirmed { "Your subscription is confirmed." } },
+        )))
+    };
+    run.await.unwrap_or_else(error_html)
+}
+
+/// The link at the foot of every subscriber message: cancels the subscription.
+async fn unsubscribe(
+    State(s): State<AppState>,
+    h: HeaderMap,
+    Path((page, token)): Path<(String, String)>,
+) -> Response {
+    let run = async {
+        let v = View::load(&s, &page, base_url(&s, &h)).await?;
+        s.store
+            .unsubscribe_status_subscriber_by_token(&v.page.id, &token, s.clock.now_ms())
+            .await?
+            .ok_or_else(|| SpError::not_found("this unsubscribe link is not valid"))?;
+        Ok::<_, SpError>(html_response(layout(
+            &v,
+            "Unsubscribed",
+            html! { p #unsubscribed { "You will get no more updates from this page." } },
         )))
     };
     run.await.unwrap_or_else(error_html)
