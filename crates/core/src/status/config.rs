@@ -31,6 +31,12 @@
 //!     incident: true                 # open a status-page incident while down
 //!     priority: P2
 //!     retention: 90d                 # how long results are kept
+//!   - name: site-tls
+//!     type: http
+//!     url: https://www.acme.example/
+//!     tls_expiry_warning: 14d        # alert when the certificate expires sooner than this
+//!     tls_ca_file: /etc/klaxon/internal-ca.pem   # extra trusted CA(s), PEM (optional)
+//!     tls_skip_verify: false         # accept any certificate (still reads its expiry)
 //! ```
 
 use super::ComponentStatus;
@@ -157,6 +163,9 @@ fn default_timeout() -> Duration {
 fn default_backoff() -> Duration {
     Duration(std::time::Duration::from_millis(300))
 }
+fn default_tls_warning() -> Duration {
+    Duration::from_secs(14 * 86_400)
+}
 fn default_retention() -> Duration {
     Duration::from_secs(90 * 86_400)
 }
@@ -221,6 +230,15 @@ pub struct HealthCheckConfig {
     pub priority: Option<String>,
     #[serde(default = "default_retention")]
     pub retention: Duration,
+    /// For https: a warning alert opens when the server's certificate expires sooner.
+    #[serde(default = "default_tls_warning")]
+    pub tls_expiry_warning: Duration,
+    /// For https: a PEM file of CA certificates trusted besides the system's.
+    #[serde(default)]
+    pub tls_ca_file: Option<String>,
+    /// For https: accept any certificate (self-signed, expired, another name).
+    #[serde(default)]
+    pub tls_skip_verify: bool,
     #[serde(default = "yes")]
     pub enabled: bool,
 }
@@ -379,12 +397,8 @@ pub fn validate(
         match c.kind {
             CheckKind::Http => match &c.url {
                 None => err("type:", "type http needs a url".into()),
-                Some(u) if u.starts_with("https://") => err(
-                    u,
-                    format!("url {u:?}: https is not supported yet (this build checks plain http)"),
-                ),
-                Some(u) if !u.starts_with("http://") => {
-                    err(u, format!("url {u:?} must start with http://"))
+                Some(u) if !(u.starts_with("http://") || u.starts_with("https://")) => {
+                    err(u, format!("url {u:?} must start with http:// or https://"))
                 }
                 _ => {}
             },
@@ -409,6 +423,25 @@ pub fn validate(
                 "type:",
                 "expect_status, body_contains and headers_match apply to http checks only".into(),
             );
+        }
+        let https = c.kind == CheckKind::Http
+            && c.url.as_deref().is_some_and(|u| u.starts_with("https://"));
+        if !https && (c.tls_ca_file.is_some() || c.tls_skip_verify) {
+            let key = if c.tls_ca_file.is_some() {
+                "tls_ca_file"
+            } else {
+                "tls_skip_verify"
+            };
+            err(
+                key,
+                "tls_ca_file and tls_skip_verify apply to https checks only".into(),
+            );
+        }
+        if c.tls_ca_file
+            .as_deref()
+            .is_some_and(|f| f.trim().is_empty())
+        {
+            err("tls_ca_file", "tls_ca_file is empty".into());
         }
         let method = c.method.to_ascii_uppercase();
         if !matches!(method.as_str(), "GET" | "HEAD" | "POST" | "PUT" | "OPTIONS") {
@@ -579,5 +612,48 @@ health_checks:
         assert!(has(13, "no status page"), "{lines:#?}");
         assert!(has(16, "host:port"), "{lines:#?}");
         assert!(has(17, "priority"), "{lines:#?}");
+    }
+
+    #[test]
+    fn https_checks_take_tls_options_and_others_do_not() {
+        let ok = r##"
+health_checks:
+  - name: site
+    type: http
+    url: https://127.0.0.1:8443/
+    tls_expiry_warning: 30d
+    tls_ca_file: /etc/ssl/ca.pem
+  - {name: plain, type: http, url: "https://example.com/", tls_skip_verify: true}
+"##;
+        let c = Config::parse(ok).unwrap();
+        assert_eq!(
+            c.health_checks[0].tls_expiry_warning.as_millis(),
+            30 * 86_400_000
+        );
+        assert_eq!(
+            c.health_checks[0].tls_ca_file.as_deref(),
+            Some("/etc/ssl/ca.pem")
+        );
+        assert_eq!(
+            c.health_checks[1].tls_expiry_warning.as_millis(),
+            14 * 86_400_000
+        );
+        assert!(c.health_checks[1].tls_skip_verify);
+
+        let bad = r##"
+health_checks:
+  - name: plain
+    type: http
+    url: http://127.0.0.1/
+    tls_skip_verify: true
+  - {name: db, type: tcp, address: "db:5432", tls_ca_file: /ca.pem}
+"##;
+        let errs = Config::parse(bad).unwrap_err();
+        assert_eq!(errs.len(), 2, "{errs:?}");
+        assert_eq!(errs[0].line, Some(6), "{errs:?}");
+        assert!(
+            errs.iter().all(|e| e.message.contains("https checks only")),
+            "{errs:?}"
+        );
     }
 }

@@ -6,6 +6,7 @@
 pub mod config;
 pub mod maintenance;
 pub mod threshold;
+pub mod tls;
 pub mod uptime;
 
 use std::fmt;

@@ -28,11 +28,34 @@ pub struct Probe {
     pub latency_ms: i64,
     pub status_code: Option<u16>,
     pub error: Option<String>,
+    /// For https: when the server's certificate expires (unix ms).
+    pub cert_expires_at: Option<i64>,
 }
 
 /// The alias of the alert a failing check opens.
 pub fn alert_alias(name: &str) -> String {
     format!("health-check-{name}")
+}
+
+/// The alias of the alert an https check opens while its certificate is about to expire.
+pub fn tls_alert_alias(name: &str) -> String {
+    format!("health-check-{name}-tls-expiry")
+}
+
+/// An error with its causes ("connection failed: … invalid peer certificate: Expired"): the
+/// outer reqwest error alone hides why a TLS handshake failed.
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        let s = c.to_string();
+        if !out.contains(&s) {
+            out.push_str(": ");
+            out.push_str(&s);
+        }
+        cur = c.source();
+    }
+    out
 }
 
 /// Whether a response status is worth another try (seed 001's `status_forcelist`).
@@ -59,20 +82,29 @@ async fn http_once(http: &reqwest::Client, c: &HealthCheckConfig) -> (Probe, boo
             let what = if e.is_timeout() {
                 format!("timed out after {}", c.timeout)
             } else if e.is_connect() {
-                "connection failed".to_string()
+                match std::error::Error::source(&e) {
+                    Some(cause) => format!("connection failed: {}", error_chain(cause)),
+                    None => "connection failed".to_string(),
+                }
             } else {
-                format!("request failed: {e}")
+                format!("request failed: {}", error_chain(&e))
             };
             let p = Probe {
                 ok: false,
                 latency_ms: elapsed(),
                 status_code: None,
                 error: Some(what),
+                cert_expires_at: None,
             };
             return (p, true);
         }
     };
     let status = resp.status().as_u16();
+    let cert_expires_at = resp
+        .extensions()
+        .get::<reqwest::tls::TlsInfo>()
+        .and_then(|t| t.peer_certificate())
+        .and_then(|der| klaxon_core::status::tls::not_after(der).ok());
     let mut error = None;
     if !c
         .status_ranges()
@@ -106,6 +138,7 @@ async fn http_once(http: &reqwest::Client, c: &HealthCheckConfig) -> (Probe, boo
         latency_ms: elapsed(),
         status_code: Some(status),
         error,
+        cert_expires_at,
     };
     (p, retryable(status))
 }
@@ -126,6 +159,7 @@ async fn tcp_once(c: &HealthCheckConfig) -> (Probe, bool) {
             latency_ms,
             status_code: None,
             error,
+            cert_expires_at: None,
         },
         true,
     )
@@ -134,7 +168,19 @@ async fn tcp_once(c: &HealthCheckConfig) -> (Probe, bool) {
 /// One run: up to `retries` tries, waiting `retry_backoff`, then twice that, … between tries
 /// that failed in a way worth retrying (no answer, or 500/502/504). The waits are part of one
 /// probe, like its timeout, so they use real time.
-pub async fn probe(http: &reqwest::Client, c: &HealthCheckConfig) -> Probe {
+pub async fn probe(checks: &Checks, c: &HealthCheckConfig) -> Probe {
+    let http = match checks.client(c) {
+        Ok(h) => h,
+        Err(e) => {
+            return Probe {
+                ok: false,
+                latency_ms: 0,
+                status_code: None,
+                error: Some(e.clone()),
+                cert_expires_at: None,
+            }
+        }
+    };
     let mut wait = c.retry_backoff.0;
     let mut tries = 0;
     loop {
@@ -172,24 +218,73 @@ fn op(now: i64, kind: WriteKind) -> WriteOp {
     }
 }
 
-/// The checks the worker runs, by name, and the HTTP client it runs them with.
+/// The checks the worker runs, by name, and the HTTP clients it runs them with: one shared,
+/// and one of their own for https checks with a CA file or `tls_skip_verify` (or the reason
+/// such a client could not be made, which each run then reports).
 pub struct Checks {
     pub by_name: HashMap<String, HealthCheckConfig>,
     pub http: reqwest::Client,
+    own: HashMap<String, Result<reqwest::Client, String>>,
+}
+
+fn client_builder() -> reqwest::ClientBuilder {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::limited(5))
+        // Keeps the server's certificate on the response, for its expiry.
+        .tls_info(true)
+}
+
+/// A client for a check with its own TLS settings.
+fn own_client(c: &HealthCheckConfig) -> Result<reqwest::Client, String> {
+    let mut b = client_builder();
+    if let Some(file) = &c.tls_ca_file {
+        let pem = std::fs::read(file).map_err(|e| format!("tls_ca_file {file:?}: {e}"))?;
+        let certs = reqwest::Certificate::from_pem_bundle(&pem)
+            .map_err(|e| format!("tls_ca_file {file:?}: {e}"))?;
+        if certs.is_empty() {
+            return Err(format!("tls_ca_file {file:?}: no PEM certificate in it"));
+        }
+        for cert in certs {
+            b = b.add_root_certificate(cert);
+        }
+    }
+    if c.tls_skip_verify {
+        b = b.danger_accept_invalid_certs(true);
+    }
+    b.build()
+        .map_err(|e| format!("cannot make the HTTP client: {e}"))
 }
 
 impl Checks {
     pub fn new(list: &[HealthCheckConfig]) -> Checks {
+        let by_name: HashMap<String, HealthCheckConfig> = list
+            .iter()
+            .filter(|c| c.enabled)
+            .map(|c| (c.name.clone(), c.clone()))
+            .collect();
+        let own = by_name
+            .values()
+            .filter(|c| c.tls_ca_file.is_some() || c.tls_skip_verify)
+            .map(|c| {
+                let client = own_client(c);
+                if let Err(e) = &client {
+                    tracing::error!(check = %c.name, error = %e, "health check: bad TLS settings");
+                }
+                (c.name.clone(), client)
+            })
+            .collect();
         Checks {
-            by_name: list
-                .iter()
-                .filter(|c| c.enabled)
-                .map(|c| (c.name.clone(), c.clone()))
-                .collect(),
-            http: reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::limited(5))
-                .build()
-                .unwrap_or_default(),
+            by_name,
+            http: client_builder().build().unwrap_or_default(),
+            own,
+        }
+    }
+
+    /// The client `c` runs with.
+    pub fn client(&self, c: &HealthCheckConfig) -> Result<&reqwest::Client, &String> {
+        match self.own.get(&c.name) {
+            Some(r) => r.as_ref(),
+            None => Ok(&self.http),
         }
     }
 }
@@ -255,7 +350,7 @@ pub async fn run_due(
             };
             let (store, writer, checks) = (store.clone(), writer.clone(), checks.clone());
             set.spawn(async move {
-                let p = probe(&checks.http, &c).await;
+                let p = probe(&checks, &c).await;
                 if let Err(e) = apply(&store, &writer, &c, &p, now).await {
                     tracing::warn!(check = %c.name, error = %e, "health check: could not record the result");
                 }
@@ -304,6 +399,9 @@ pub async fn apply(
             recovered(store, writer, c, now, state.incident_id.take()).await?;
         }
         Transition::None => {}
+    }
+    if let Some(expires) = p.cert_expires_at {
+        certificate_expiry(store, writer, c, expires, now).await?;
     }
     state.down = after.down;
     state.failures = after.failures as i64;
@@ -458,6 +556,83 @@ async fn recovered(
                     target: Identifier::Alias(alert_alias(&c.name)),
                     action: ActionRequest::Ready(Action::Close),
                     note: Some(format!("Health check {} passes again", c.name)),
+                },
+            ))
+            .await?;
+    }
+    Ok(())
+}
+
+/// Keeps the certificate-expiry alert of an https check in step with its certificate: open
+/// while it expires within `tls_expiry_warning` (or has expired), closed once a renewed one is
+/// served. Only checks with `alert: true` page anybody.
+async fn certificate_expiry(
+    store: &Store,
+    writer: &Writer,
+    c: &HealthCheckConfig,
+    expires: i64,
+    now: i64,
+) -> anyhow::Result<()> {
+    if !c.alert {
+        return Ok(());
+    }
+    let alias = tls_alert_alias(&c.name);
+    let open = store
+        .get_alert(
+            &Identifier::Alias(alias.clone()),
+            &klaxon_store::Scope::global(),
+        )
+        .await?
+        .is_some_and(|a| a.status == klaxon_core::lifecycle::Status::Open);
+    let warn = expires - now < c.tls_expiry_warning.as_millis();
+    let url = c.url.as_deref().unwrap_or_default();
+    let date = klaxon_core::time::format_iso(expires);
+    if warn && !open {
+        let days = klaxon_core::status::tls::days_left(expires, now);
+        let when = if expires <= now {
+            format!("expired on {date}")
+        } else if days == 0 {
+            format!("expires today ({date})")
+        } else {
+            format!("expires in {days} days ({date})")
+        };
+        tracing::warn!(check = %c.name, %url, %when, "health check: TLS certificate");
+        let new = NewAlert {
+            alias,
+            message: klaxon_core::alert::truncate_chars(
+                &format!("TLS certificate of {url} {when}"),
+                130,
+            ),
+            description: format!(
+                "Health check {} found that the certificate served by {url} {when}; the warning starts {} before expiry. Renew it: this alert closes by itself when the check sees the new one.",
+                c.name, c.tls_expiry_warning
+            ),
+            priority: klaxon_core::alert::Priority::P3,
+            source: "health check".into(),
+            entity: c.component.clone().unwrap_or_else(|| c.name.clone()),
+            tags: vec!["health-check".into(), "tls".into()],
+            details: [
+                ("check".to_string(), c.name.clone()),
+                ("certificate_expires_at".to_string(), date),
+            ]
+            .into_iter()
+            .collect(),
+            actions: vec![],
+            responders: vec![],
+            visible_to: vec![],
+            note: None,
+        };
+        writer
+            .write(op(now, WriteKind::Create(Box::new(new))))
+            .await?;
+    } else if !warn && open {
+        writer
+            .write(op(
+                now,
+                WriteKind::Act {
+                    target: Identifier::Alias(alias),
+                    action: ActionRequest::Ready(Action::Close),
+                    note: Some(format!("The certificate of {url} now expires on {date}")),
                 },
             ))
             .await?;

@@ -545,3 +545,263 @@ health_checks:
         app.stop().await;
     }
 }
+
+/// Runs the openssl CLI (Debian package openssl) in `dir`; its stdout.
+fn openssl(dir: &std::path::Path, args: &[&str]) -> Vec<u8> {
+    let out = std::process::Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("the openssl CLI (Debian package openssl) runs");
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+/// A test CA (`ca.pem`, `ca.key`) in `dir`, as an internal CA would be.
+fn test_ca(dir: &std::path::Path) {
+    openssl(
+        dir,
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-days",
+            "800",
+            "-subj",
+            "/CN=Klaxon test CA",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.pem",
+        ],
+    );
+}
+
+/// A real TLS server: `openssl s_server -www` (it answers `GET /` with 200) on 127.0.0.1 with
+/// a server certificate for localhost and 127.0.0.1 from the test CA, valid `days` days.
+/// Returns the server and the certificate's notAfter.
+fn tls_server(dir: &std::path::Path, port: u16, days: u32) -> (KillOnDrop, i64) {
+    std::fs::write(
+        dir.join("server.ext"),
+        "basicConstraints=CA:FALSE\nsubjectAltName=DNS:localhost,IP:127.0.0.1\n\
+         keyUsage=digitalSignature\nextendedKeyUsage=serverAuth\n",
+    )
+    .unwrap();
+    openssl(
+        dir,
+        &[
+            "req",
+            "-new",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-subj",
+            "/CN=localhost",
+            "-keyout",
+            "key.pem",
+            "-out",
+            "server.csr",
+        ],
+    );
+    openssl(
+        dir,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-days",
+            &days.to_string(),
+            "-extfile",
+            "server.ext",
+            "-out",
+            "cert.pem",
+        ],
+    );
+    let der = openssl(dir, &["x509", "-in", "cert.pem", "-outform", "der"]);
+    let not_after = klaxon_core::status::tls::not_after(&der).unwrap();
+    let child = std::process::Command::new("openssl")
+        .args([
+            "s_server",
+            "-accept",
+            &format!("127.0.0.1:{port}"),
+            "-cert",
+            "cert.pem",
+        ])
+        .args(["-key", "key.pem", "-www", "-quiet"])
+        .current_dir(dir)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("openssl s_server starts");
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "openssl s_server did not listen"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    (KillOnDrop(child), not_after)
+}
+
+struct KillOnDrop(std::process::Child);
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[tokio::test]
+async fn https_checks_verify_certificates_and_warn_before_they_expire() {
+    for backend in backends() {
+        let dir = std::env::temp_dir().join(format!("klaxon-tls-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        test_ca(&dir);
+        let (server, not_after) = tls_server(&dir, port, 20);
+        let ca = dir.join("ca.pem");
+        let checks = format!(
+            r#"{PAGE}
+health_checks:
+  - name: site
+    type: http
+    url: https://localhost:{port}/
+    tls_ca_file: {ca}
+    tls_expiry_warning: 14d
+    interval: 10s
+    retries: 1
+    failure_threshold: 1
+    component: acme/Website
+  - name: untrusted
+    type: http
+    url: https://127.0.0.1:{port}/
+    interval: 10s
+    retries: 1
+    failure_threshold: 1
+  - name: skip
+    type: http
+    url: https://127.0.0.1:{port}/
+    tls_skip_verify: true
+    tls_expiry_warning: 1d
+    interval: 10s
+    retries: 1
+    failure_threshold: 1
+"#,
+            ca = ca.display()
+        );
+        let app = TestApp::spawn_with(backend, &config(&checks), None).await;
+        let store = app.app.as_ref().unwrap().state.store.clone();
+        // Runs every check at `at` (test clock) and returns each one's last result.
+        let run_at = |at: i64| {
+            let (app, store) = (&app, store.clone());
+            async move {
+                app.clock.set(at);
+                let mut out = std::collections::HashMap::new();
+                for name in ["site", "untrusted", "skip"] {
+                    app.eventually(&format!("{name} ran at {at}"), || {
+                        let store = store.clone();
+                        async move {
+                            store
+                                .health_check_state(name)
+                                .await
+                                .unwrap()
+                                .and_then(|s| s.last_run_at)
+                                == Some(at)
+                        }
+                    })
+                    .await;
+                    let r = store.health_check_results(name, at).await.unwrap();
+                    out.insert(name, r.last().cloned().unwrap());
+                }
+                out
+            }
+        };
+        let alert = |alias: String| {
+            let app = &app;
+            async move {
+                let (s, v) = app
+                    .get(&format!("/v2/alerts/{alias}?identifierType=alias"))
+                    .await;
+                (s == 200).then(|| v["data"].clone())
+            }
+        };
+        let tls_alias = klaxon_server::status::health::tls_alert_alias;
+
+        // Months before expiry: the trusted check passes, no warning; the one without the CA
+        // fails on the certificate; tls_skip_verify passes.
+        let r = run_at(T0 + 10_000).await;
+        assert!(r["site"].ok, "{:?}", r["site"]);
+        assert_eq!(r["site"].status_code, Some(200));
+        assert!(!r["untrusted"].ok);
+        let why = r["untrusted"].error.clone().unwrap();
+        assert!(why.contains("certificate"), "{why}");
+        assert!(r["skip"].ok, "{:?}", r["skip"]);
+        assert_eq!(alert(tls_alias("site")).await, None);
+        let (_, comps) = sp(
+            &app,
+            "GET",
+            "/v1/pages/acme/components",
+            Some(ADMIN_KEY),
+            None,
+        )
+        .await;
+        assert_eq!(find(&comps, "Website")["status"], "operational");
+        let down = alert("health-check-untrusted".into()).await.unwrap();
+        assert_eq!(down["status"], "open");
+
+        // Five days before expiry (test clock): a P3 warning, once, and the check still passes.
+        let at = not_after - 5 * 86_400_000 - 60_000;
+        let r = run_at(at).await;
+        assert!(r["site"].ok);
+        let a = alert(tls_alias("site")).await.expect("a warning alert");
+        assert_eq!(a["status"], "open");
+        assert_eq!(a["priority"], "P3");
+        let msg = a["message"].as_str().unwrap();
+        assert!(
+            msg.starts_with(&format!(
+                "TLS certificate of https://localhost:{port}/ expires in 5 days"
+            )),
+            "{msg}"
+        );
+        assert_eq!(
+            a["details"]["certificate_expires_at"],
+            klaxon_core::time::format_iso(not_after)
+        );
+        // The skip-verify check warns only a day ahead.
+        assert_eq!(alert(tls_alias("skip")).await, None);
+        run_at(at + 10_000).await;
+        let a = alert(tls_alias("site")).await.unwrap();
+        assert_eq!(a["count"], 1, "{a}");
+
+        // The certificate is renewed (a year): the warning closes by itself.
+        drop(server);
+        let (_server, renewed) = tls_server(&dir, port, 365);
+        assert!(renewed > not_after);
+        let r = run_at(at + 20_000).await;
+        assert!(r["site"].ok, "{:?}", r["site"]);
+        assert_eq!(alert(tls_alias("site")).await.unwrap()["status"], "closed");
+        app.stop().await;
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
