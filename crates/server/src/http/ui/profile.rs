@@ -409,7 +409,7 @@ fn tests_list(viewer: &Viewer, tests: &[DeliveryRecord]) -> Markup {
                             strong { (t.channel) } " to " (t.target) ": "
                             span class={ "delivery " (t.state) } { (t.state) }
                             @if t.attempts > 1 { span.muted { " after " (t.attempts) " attempts" } }
-                            @if let Some(s) = t.sent_at { span.muted { " at " (when(viewer, s)) } }
+                            @if let Some(s) = t.sent_at { span.muted.sent-at { " at " (when(viewer, s)) } }
                             @if !t.last_error.is_empty() { div.muted { (t.last_error) } }
                         }
                     }
