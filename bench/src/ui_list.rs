@@ -32,6 +32,9 @@ struct Args {
     /// `sqlite` or a `postgres://…` URL of a server (a fresh database is created on it).
     #[arg(long, default_value = "sqlite")]
     database: String,
+    /// Keep the database afterwards (its URL is printed), e.g. to EXPLAIN the list's queries.
+    #[arg(long)]
+    keep_database: bool,
 }
 
 const PASSWORD: &str = "bench-password-1";
@@ -320,7 +323,9 @@ async fn main() -> anyhow::Result<()> {
         );
     }
     app.stop().await?;
-    if args.database == "sqlite" {
+    if args.keep_database {
+        eprintln!("kept the database: {database}");
+    } else if args.database == "sqlite" {
         let _ = std::fs::remove_dir_all(&dir);
     }
     Ok(())
