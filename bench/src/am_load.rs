@@ -7,9 +7,11 @@ use anyhow::Context;
 use bytes::Bytes;
 use clap::Parser;
 use http_body_util::{BodyExt, Full};
+use hyper::service::service_fn;
 use hyper::Request;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 #[derive(Parser, Clone)]
@@ -32,6 +34,59 @@ struct Args {
     queries: usize,
     #[arg(long, default_value = "target")]
     label: String,
+    /// Port of the webhook receiver this program runs for the delivery probes (0: no probes).
+    /// The server must deliver alerts with a `probe` label there with group_wait 0.
+    #[arg(long, default_value_t = 0)]
+    probe_port: u16,
+    /// How many single-alert delivery probes to time (one after the other).
+    #[arg(long, default_value_t = 20)]
+    probes: usize,
+}
+
+type Seen = Arc<Mutex<HashMap<String, Instant>>>;
+
+/// The probe receiver: records when a body mentioning `probe-<run>-<i>` first arrived.
+async fn probe_receiver(port: u16, seen: Seen) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
+    tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                return;
+            };
+            let seen = seen.clone();
+            tokio::spawn(async move {
+                let svc = service_fn(move |req: Request<hyper::body::Incoming>| {
+                    let seen = seen.clone();
+                    async move {
+                        let at = Instant::now();
+                        let body = req
+                            .into_body()
+                            .collect()
+                            .await
+                            .map(|b| b.to_bytes())
+                            .unwrap_or_default();
+                        let text = String::from_utf8_lossy(&body);
+                        let mut rest = text.as_ref();
+                        while let Some(i) = rest.find("probe-") {
+                            let id: String = rest[i..]
+                                .chars()
+                                .take_while(|c| c.is_ascii_alphanumeric() || *c == '-')
+                                .collect();
+                            seen.lock().unwrap().entry(id.clone()).or_insert(at);
+                            rest = &rest[i + id.len().max(1)..];
+                        }
+                        Ok::<_, std::convert::Infallible>(hyper::Response::new(Full::new(
+                            Bytes::from_static(b"{}"),
+                        )))
+                    }
+                });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(hyper_util::rt::TokioIo::new(stream), svc)
+                    .await;
+            });
+        }
+    });
+    Ok(())
 }
 
 type Sender = hyper::client::conn::http1::SendRequest<Full<Bytes>>;
@@ -163,8 +218,67 @@ async fn main() -> anyhow::Result<()> {
             percentile(&times, 0.5)
         ));
     }
+    // POST → webhook delivered, one alert at a time (a new group each, group_wait 0).
+    let mut pline = String::new();
+    if args.probe_port != 0 {
+        let seen: Seen = Arc::new(Mutex::new(HashMap::new()));
+        probe_receiver(args.probe_port, seen.clone()).await?;
+        let mut times = Vec::new();
+        let mut lost = 0;
+        for i in 0..args.probes {
+            let id = format!("probe-{run}-{i}");
+            let body = serde_json::json!([{
+                "labels": {"alertname": "DeliveryProbe", "probe": id, "severity": "critical", "run": run},
+                "annotations": {"summary": id},
+                "startsAt": chrono::Utc::now().to_rfc3339(),
+                "endsAt": "2099-01-01T00:00:00Z",
+            }]);
+            let t = Instant::now();
+            let (status, text) = send(
+                &mut s,
+                &args,
+                &host,
+                "POST",
+                "/api/v2/alerts",
+                Bytes::from(body.to_string()),
+            )
+            .await?;
+            anyhow::ensure!(
+                status == 200,
+                "probe POST answered {status}: {}",
+                String::from_utf8_lossy(&text)
+            );
+            let deadline = t + Duration::from_secs(30);
+            loop {
+                if let Some(at) = seen.lock().unwrap().get(&id) {
+                    times.push(at.duration_since(t));
+                    break;
+                }
+                if Instant::now() > deadline {
+                    lost += 1;
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+        }
+        times.sort();
+        pline = format!(
+            "; webhook delivered ({} probes{}) p50 {:.1} ms max {:.1} ms",
+            times.len(),
+            if lost > 0 {
+                format!(", {lost} not delivered within 30 s")
+            } else {
+                String::new()
+            },
+            percentile(&times, 0.5),
+            times
+                .last()
+                .map(|d| d.as_secs_f64() * 1000.0)
+                .unwrap_or(0.0),
+        );
+    }
     println!(
-        "{}: {} alerts in {:.2}s = {:.0} alerts/s; POST ({} per request) p50 {:.1} ms p99 {:.1} ms; GET {}",
+        "{}: {} alerts in {:.2}s = {:.0} alerts/s; POST ({} per request) p50 {:.1} ms p99 {:.1} ms; GET {}{}",
         args.label,
         args.alerts,
         secs,
@@ -172,7 +286,8 @@ async fn main() -> anyhow::Result<()> {
         args.batch,
         percentile(&lat, 0.5),
         percentile(&lat, 0.99),
-        qline.join("; ")
+        qline.join("; "),
+        pline,
     );
     Ok(())
 }

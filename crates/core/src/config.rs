@@ -15,11 +15,13 @@ use std::collections::{BTreeMap, HashSet};
 use std::fmt;
 
 mod directory;
+mod heartbeats;
 pub use directory::{
     ConditionConfig, ContactConfig, CriteriaConfig, DurationText, EscalationConfig,
     EscalationRuleConfig, NamedRef, NotificationRuleConfig, RepeatConfig, RoutingRuleConfig,
     RoutingRuleDecl, StepConfig,
 };
+pub use heartbeats::HeartbeatConfig;
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 pub const DEFAULT_DATABASE: &str = "sqlite://klaxon.db";
@@ -81,6 +83,9 @@ pub struct Config {
     /// Escalation policies (see [`EscalationConfig`]).
     #[serde(default)]
     pub escalations: Vec<EscalationConfig>,
+    /// Heartbeats declared in the file (see [`HeartbeatConfig`]).
+    #[serde(default)]
+    pub heartbeats: Vec<HeartbeatConfig>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
@@ -245,6 +250,10 @@ pub struct IntegrationConfig {
     /// `[alertname, severity]`; `[]` for none).
     #[serde(default)]
     pub tag_labels: Option<Vec<String>>,
+    /// Generic webhook (`POST /api/integrations/webhook`): where each alert field is in the
+    /// body, as JSON pointers (see [`crate::webhook`]).
+    #[serde(default)]
+    pub mapping: Option<crate::webhook::WebhookMapping>,
 }
 
 impl IntegrationConfig {
@@ -263,6 +272,7 @@ impl IntegrationConfig {
                 .filter_map(|(k, v)| Some((k.clone(), v.parse().ok()?))),
             self.tag_labels.clone(),
         )
+        .with_webhook(self.mapping.clone())
     }
 }
 
@@ -768,6 +778,22 @@ impl Config {
                     );
                 }
             }
+            if let Some(m) = &i.mapping {
+                if i.kind != IntegrationKind::Webhook {
+                    err(
+                        "mapping:",
+                        format!(
+                            "integration {:?}: mapping: is read only for type: webhook",
+                            i.name
+                        ),
+                    );
+                }
+                for (field, p) in m.pointers() {
+                    if let Err(e) = crate::webhook::check_pointer(p) {
+                        err(p, format!("integration {:?}: mapping.{field}: {e}", i.name));
+                    }
+                }
+            }
             if let Some(team) = &i.team {
                 if !teams.contains(&team.to_lowercase()) {
                     err(
@@ -788,6 +814,7 @@ impl Config {
             text,
         ));
         self.validate_directory(text, &usernames, &teams, &mut errs);
+        self.validate_heartbeats(text, &teams, &mut errs);
         errs
     }
 

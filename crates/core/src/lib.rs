@@ -15,3 +15,4 @@ pub mod routing;
 pub mod schedule;
 pub mod status;
 pub mod time;
+pub mod webhook;

@@ -26,6 +26,8 @@ pub struct AlertMapping {
     /// Lower-cased value → priority.
     priority_map: BTreeMap<String, Priority>,
     pub tag_labels: Vec<String>,
+    /// Where the generic webhook (`type: webhook`) finds each field in a body.
+    pub webhook: crate::webhook::WebhookMapping,
 }
 
 impl Default for AlertMapping {
@@ -37,6 +39,7 @@ impl Default for AlertMapping {
                 .map(|(k, p)| (k.to_string(), *p))
                 .collect(),
             tag_labels: DEFAULT_TAG_LABELS.iter().map(|s| s.to_string()).collect(),
+            webhook: crate::webhook::WebhookMapping::default(),
         }
     }
 }
@@ -60,6 +63,12 @@ impl AlertMapping {
             m.tag_labels = t;
         }
         m
+    }
+
+    /// With the generic webhook's field mapping (the defaults when `None`).
+    pub fn with_webhook(mut self, webhook: Option<crate::webhook::WebhookMapping>) -> Self {
+        self.webhook = webhook.unwrap_or_default();
+        self
     }
 
     /// The priority a label value (or PagerDuty severity) means: a word of the map, matched

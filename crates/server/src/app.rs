@@ -100,6 +100,13 @@ impl App {
             .apply_directory_decl(&settings.directory_decl, clock.now_ms())
             .await
             .context("applying contacts, notification rules, escalations and routing rules from the config")?;
+        store
+            .apply_heartbeats(
+                &crate::engine::heartbeats::declared(&settings.config.heartbeats)?,
+                clock.now_ms(),
+            )
+            .await
+            .context("applying heartbeats from the config")?;
         let generated_key = if settings.directory.integrations.is_empty()
             && store.integration_count().await? == 0
         {

@@ -67,6 +67,12 @@ pub struct AmFlushResult {
     pub last_notified_at: Option<i64>,
     /// Resolved members the Klaxon alert has been told about: they leave the group.
     pub remove: Vec<String>,
+    /// The instant the flush looked at the members.
+    pub flushed_at: i64,
+    /// With `next_flush_at` `None`: members may join (or fire again) while the flush runs.
+    /// The finish sees them and keeps the group instead of deleting it, due again at this
+    /// instant, as a fresh notification (`notified` cleared: its Klaxon alert was closed).
+    pub rejoin_flush_at: i64,
 }
 
 fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
@@ -93,6 +99,13 @@ pub fn label_pair_pattern(name: &str, value: &str) -> String {
         })
         .collect();
     format!("%{escaped}%")
+}
+
+/// Like [`label_pair_pattern`], for a label whose value starts with `prefix`.
+pub fn label_prefix_pattern(name: &str, prefix: &str) -> String {
+    let pair = label_pair_pattern(name, prefix);
+    // `%"name":"prefix"%` without the value's closing quote.
+    format!("{}%", &pair[..pair.len() - 2])
 }
 
 type AlertRow = (String, String, String, i64, i64, String, i64);
@@ -216,6 +229,44 @@ macro_rules! am_backend {
                     qb.push(" ON CONFLICT (group_key) DO NOTHING");
                     qb.build().execute(&mut *tx).await?;
                 }
+                if DIALECT == Dialect::Postgres {
+                    // Hold the groups (KEY SHARE, which flushes updating them do not wait for)
+                    // until the memberships commit, so that a flush finishing with the group's
+                    // deletion sees them. A group such a finish deleted between the insert
+                    // above and the lock is inserted again. (SQLite: BEGIN IMMEDIATE already
+                    // serializes every writer.)
+                    let mut missing: Vec<&AmGroupRef> = new_groups.clone();
+                    missing.sort_by(|a, b| a.group_key.cmp(&b.group_key));
+                    for attempt in 0.. {
+                        let mut found = std::collections::BTreeSet::new();
+                        for chunk in missing.chunks(CHUNK) {
+                            let mut qb = sqlx::QueryBuilder::<DB>::new("SELECT group_key FROM am_groups WHERE group_key IN (");
+                            let mut list = qb.separated(", ");
+                            for g in chunk {
+                                list.push_bind(&g.group_key);
+                            }
+                            qb.push(") ORDER BY group_key FOR KEY SHARE");
+                            let rows: Vec<(String,)> = qb.build_query_as().fetch_all(&mut *tx).await?;
+                            found.extend(rows.into_iter().map(|(k,)| k));
+                        }
+                        missing.retain(|g| !found.contains(&g.group_key));
+                        if missing.is_empty() {
+                            break;
+                        }
+                        if attempt == 5 {
+                            return Err(StoreError::Invalid("alertmanager groups kept disappearing under the ingest; try again".into()));
+                        }
+                        for chunk in missing.chunks(CHUNK) {
+                            let mut qb = sqlx::QueryBuilder::<DB>::new("INSERT INTO am_groups (group_key, route_id, receiver, group_labels, alias, flush_at, created_at) ");
+                            qb.push_values(chunk, |mut b, g| {
+                                b.push_bind(&g.group_key).push_bind(&g.route_id).push_bind(&g.receiver).push_bind(to_json(&g.group_labels))
+                                    .push_bind(&g.alias).push_bind(g.first_flush_at).push_bind(now);
+                            });
+                            qb.push(" ON CONFLICT (group_key) DO NOTHING");
+                            qb.build().execute(&mut *tx).await?;
+                        }
+                    }
+                }
                 let mut seen = std::collections::BTreeSet::new();
                 let members: Vec<(&str, &str)> = groups.iter().map(|(g, fp)| (g.group_key.as_str(), fp.as_str())).filter(|p| seen.insert(*p)).collect();
                 for chunk in members.chunks(CHUNK) {
@@ -230,13 +281,16 @@ macro_rules! am_backend {
                 Ok(())
             }
 
-            pub async fn alerts(pool: &Pool, firing_at: Option<i64>, equal: &[(String, String)]) -> Result<Vec<AmAlert>> {
+            pub async fn alerts(pool: &Pool, firing_at: Option<i64>, equal: &[(String, String)], prefixes: &[(String, String)]) -> Result<Vec<AmAlert>> {
                 let mut qb = sqlx::QueryBuilder::<DB>::new(format!("SELECT {ALERT_COLS} FROM am_alerts a WHERE 1 = 1"));
                 if let Some(now) = firing_at {
                     qb.push(" AND a.ends_at > ").push_bind(now);
                 }
                 for (name, value) in equal {
                     qb.push(" AND a.labels LIKE ").push_bind(label_pair_pattern(name, value)).push(" ESCAPE '\\'");
+                }
+                for (name, prefix) in prefixes {
+                    qb.push(" AND a.labels LIKE ").push_bind(label_prefix_pattern(name, prefix)).push(" ESCAPE '\\'");
                 }
                 qb.push(" ORDER BY a.fingerprint");
                 let rows: Vec<AlertRow> = qb.build_query_as().fetch_all(pool).await?;
@@ -288,19 +342,42 @@ macro_rules! am_backend {
                     Some(next) => sqlx::query("UPDATE am_groups SET flush_at = $3, notified = $4, suppressed = $5, last_notified_at = $6 WHERE group_key = $1 AND flush_at = $2")
                         .bind(group_key).bind(lease_until).bind(next).bind(to_json(&r.notified)).bind(&r.suppressed).bind(r.last_notified_at)
                         .execute(&mut *tx).await?,
-                    None => sqlx::query("DELETE FROM am_groups WHERE group_key = $1 AND flush_at = $2")
-                        .bind(group_key).bind(lease_until).execute(&mut *tx).await?,
+                    None => {
+                        // Every member the flush saw had resolved. Members that joined since
+                        // (or fired again) are read under the group's lock, which an ingest
+                        // holds (KEY SHARE) until it commits its memberships: deleting the
+                        // group would drop them with it (the membership cascade).
+                        let lock = match DIALECT { Dialect::Postgres => " FOR UPDATE", Dialect::Sqlite => "" };
+                        let held: Option<(i64,)> = sqlx::query_as(&format!("SELECT flush_at FROM am_groups WHERE group_key = $1 AND flush_at = $2{lock}"))
+                            .bind(group_key).bind(lease_until).fetch_optional(&mut *tx).await?;
+                        if held.is_none() {
+                            return Ok(false);
+                        }
+                        let rows: Vec<(String, Option<i64>)> = sqlx::query_as("SELECT m.fingerprint, a.ends_at FROM am_group_alerts m LEFT JOIN am_alerts a ON a.fingerprint = m.fingerprint WHERE m.group_key = $1")
+                            .bind(group_key).fetch_all(&mut *tx).await?;
+                        let seen: std::collections::BTreeSet<&str> = r.remove.iter().map(String::as_str).collect();
+                        let joined = rows.iter().any(|(fp, ends_at)| !seen.contains(fp.as_str()) || ends_at.is_some_and(|e| e > r.flushed_at));
+                        if joined {
+                            sqlx::query("UPDATE am_groups SET flush_at = $2, notified = '[]', suppressed = '', last_notified_at = NULL WHERE group_key = $1")
+                                .bind(group_key).bind(r.rejoin_flush_at).execute(&mut *tx).await?
+                        } else {
+                            sqlx::query("DELETE FROM am_groups WHERE group_key = $1")
+                                .bind(group_key).execute(&mut *tx).await?
+                        }
+                    }
                 };
                 let ok = done.rows_affected() > 0;
-                if ok && r.next_flush_at.is_some() {
-                    for fp in &r.remove {
-                        // Only if it is still resolved: a new occurrence may have come in since.
-                        sqlx::query("DELETE FROM am_group_alerts WHERE group_key = $1 AND fingerprint = $2 AND NOT EXISTS (SELECT 1 FROM am_alerts a WHERE a.fingerprint = $2 AND a.ends_at > $3)")
-                            .bind(group_key).bind(fp).bind(lease_until).execute(&mut *tx).await?;
-                    }
+                if !ok {
+                    return Ok(false);
+                }
+                for fp in &r.remove {
+                    // Only if it is still resolved: a new occurrence may have come in since.
+                    // (After a DELETE of the group, its memberships are gone already.)
+                    sqlx::query("DELETE FROM am_group_alerts WHERE group_key = $1 AND fingerprint = $2 AND NOT EXISTS (SELECT 1 FROM am_alerts a WHERE a.fingerprint = $2 AND a.ends_at > $3)")
+                        .bind(group_key).bind(fp).bind(r.flushed_at).execute(&mut *tx).await?;
                 }
                 tx.commit().await?;
-                Ok(ok)
+                Ok(true)
             }
 
             /// Forgets resolved alerts that ended before `before` and belong to no group.
@@ -375,7 +452,19 @@ impl Store {
         firing_at: Option<i64>,
         equal: &[(String, String)],
     ) -> Result<Vec<AmAlert>> {
-        on_backend!(self, m, pool => m::alerts(pool, firing_at, equal).await)
+        on_backend!(self, m, pool => m::alerts(pool, firing_at, equal, &[]).await)
+    }
+
+    /// Like [`Store::am_alerts`], also narrowed to alerts whose label `name` starts with
+    /// `prefix`, for each `(name, prefix)`.
+    #[tracing::instrument(level = "debug", skip_all)]
+    pub async fn am_alerts_narrowed(
+        &self,
+        firing_at: Option<i64>,
+        equal: &[(String, String)],
+        prefixes: &[(String, String)],
+    ) -> Result<Vec<AmAlert>> {
+        on_backend!(self, m, pool => m::alerts(pool, firing_at, equal, prefixes).await)
     }
 
     /// Every aggregation group with the fingerprints of its members.
@@ -447,5 +536,9 @@ mod tests {
     fn like_patterns_escape_wildcards() {
         assert_eq!(label_pair_pattern("job", "a_b%"), r#"%"job":"a\_b\%"%"#);
         assert_eq!(label_pair_pattern("x", "q\""), r#"%"x":"q\\""%"#);
+        assert_eq!(
+            label_prefix_pattern("instance", "host-1_"),
+            r#"%"instance":"host-1\_%"#
+        );
     }
 }

@@ -289,6 +289,52 @@ macro_rules! heartbeats_backend {
                 Ok(Some(cur.expired))
             }
 
+            /// Makes the heartbeats declared in the config file (`managed`) what `declared`
+            /// says, in one transaction: new ones are created, the others rewritten as
+            /// [`update`] would (their due time kept unless enabled or given a new interval),
+            /// an API-made heartbeat of the same name is taken over, and managed heartbeats no
+            /// longer declared are deleted.
+            pub async fn apply(pool: &Pool, declared: &[HeartbeatFields], now: i64) -> Result<()> {
+                let mut tx = begin_write(pool).await?;
+                for f in declared {
+                    let team = team_id(&mut tx, &f.owner_team).await?;
+                    match lock(&mut tx, &f.name).await? {
+                        Some(cur) => {
+                            let expires_at = if !f.enabled {
+                                None
+                            } else if !cur.enabled || (!cur.expired && cur.interval_ms != f.interval_ms) {
+                                Some(now + f.interval_ms)
+                            } else {
+                                cur.expires_at
+                            };
+                            sqlx::query("UPDATE heartbeats SET name = $2, description = $3, interval_ms = $4, interval_unit = $5, enabled = $6, owner_team_id = $7, alert_message = $8, alert_tags = $9, alert_priority = $10, expires_at = $11, managed = TRUE, updated_at = $12 WHERE id = $1")
+                                .bind(&cur.id).bind(&f.name).bind(&f.description).bind(f.interval_ms)
+                                .bind(&f.interval_unit).bind(f.enabled).bind(&team).bind(&f.alert_message)
+                                .bind(tags_to_json(&f.alert_tags)).bind(&f.alert_priority).bind(expires_at).bind(now)
+                                .execute(&mut *tx).await?;
+                        }
+                        None => {
+                            sqlx::query("INSERT INTO heartbeats (id, name, description, interval_ms, interval_unit, enabled, owner_team_id, alert_message, alert_tags, alert_priority, expires_at, managed, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, TRUE, $12, $12)")
+                                .bind(uuid::Uuid::now_v7().to_string()).bind(&f.name).bind(&f.description).bind(f.interval_ms)
+                                .bind(&f.interval_unit).bind(f.enabled).bind(&team).bind(&f.alert_message)
+                                .bind(tags_to_json(&f.alert_tags)).bind(&f.alert_priority).bind(f.enabled.then_some(now + f.interval_ms)).bind(now)
+                                .execute(&mut *tx).await
+                                .map_err(|e| conflict(e, &f.name))?;
+                        }
+                    }
+                }
+                let keep: std::collections::BTreeSet<String> = declared.iter().map(|f| f.name.to_lowercase()).collect();
+                let managed: Vec<(String, String)> = sqlx::query_as("SELECT id, name FROM heartbeats WHERE managed")
+                    .fetch_all(&mut *tx).await?;
+                for (id, name) in managed {
+                    if !keep.contains(&name.to_lowercase()) {
+                        sqlx::query("DELETE FROM heartbeats WHERE id = $1").bind(&id).execute(&mut *tx).await?;
+                    }
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+
             pub async fn delete(pool: &Pool, name: &str) -> Result<bool> {
                 let done = sqlx::query("DELETE FROM heartbeats WHERE lower(name) = lower($1)")
                     .bind(name).execute(pool).await?;
@@ -374,6 +420,12 @@ impl Store {
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn set_heartbeat_enabled(&self, name: &str, enabled: bool, now: i64) -> Result<bool> {
         on_backend!(self, m, pool => m::set_enabled(pool, name, enabled, now).await)
+    }
+
+    /// Applies the heartbeats declared in the config file (see the backend's `apply`).
+    #[tracing::instrument(level = "debug", skip_all)]
+    pub async fn apply_heartbeats(&self, declared: &[HeartbeatFields], now: i64) -> Result<()> {
+        on_backend!(self, m, pool => m::apply(pool, declared, now).await)
     }
 
     #[tracing::instrument(level = "debug", skip_all)]

@@ -309,6 +309,8 @@ async fn flush_group(
         suppressed: suppressed.clone(),
         last_notified_at: g.last_notified_at,
         remove: resolved.clone(),
+        flushed_at: now,
+        rejoin_flush_at: now + route.group_interval().0.as_millis() as i64,
     };
 
     if firing.is_empty() {

@@ -7,7 +7,8 @@ use klaxon_core::alert::Priority;
 use klaxon_core::clock::Clock;
 use klaxon_core::lifecycle::{Action, Actor};
 use klaxon_store::{
-    ActionRequest, ClaimedHeartbeat, Identifier, NewAlert, Store, WriteKind, WriteOp,
+    ActionRequest, ClaimedHeartbeat, HeartbeatFields, Identifier, NewAlert, Store, WriteKind,
+    WriteOp,
 };
 use std::sync::Arc;
 use tokio::sync::Notify;
@@ -21,6 +22,57 @@ const BATCH: i64 = 256;
 /// The alias of the alert a heartbeat opens when it expires; the next ping closes it.
 pub fn alert_alias(name: &str) -> String {
     format!("heartbeat-{name}")
+}
+
+/// The heartbeats of the config file's `heartbeats:` as the store takes them. The interval
+/// unit shown by the API is the largest of days, hours and minutes that divides the interval
+/// (`seconds` otherwise).
+pub fn declared(
+    cfg: &[klaxon_core::config::HeartbeatConfig],
+) -> anyhow::Result<Vec<HeartbeatFields>> {
+    use klaxon_core::alert::{limits, truncate_chars};
+    cfg.iter()
+        .map(|h| {
+            let interval_ms = h
+                .interval_ms()
+                .map_err(|(v, e)| anyhow::anyhow!("heartbeat {:?}: {v}: {e}", h.name))?;
+            let priority = h
+                .priority()
+                .map_err(|e| anyhow::anyhow!("heartbeat {:?}: {e}", h.name))?;
+            let unit = [
+                ("days", 86_400_000),
+                ("hours", 3_600_000),
+                ("minutes", 60_000),
+            ]
+            .into_iter()
+            .find(|(_, ms)| interval_ms % ms == 0)
+            .map_or("seconds", |(u, _)| u);
+            let mut tags: Vec<String> = Vec::new();
+            for t in &h.alert_tags {
+                let t = truncate_chars(t.trim(), limits::TAG_LEN);
+                if !t.is_empty() && !tags.contains(&t) {
+                    tags.push(t);
+                }
+            }
+            Ok(HeartbeatFields {
+                name: h.name.trim().to_string(),
+                description: truncate_chars(
+                    h.description.as_deref().unwrap_or(""),
+                    limits::DESCRIPTION,
+                ),
+                interval_ms,
+                interval_unit: unit.to_string(),
+                enabled: h.enabled,
+                owner_team: h.owner_team.as_ref().map(|t| t.trim().to_string()),
+                alert_message: truncate_chars(
+                    h.alert_message.as_deref().unwrap_or("").trim(),
+                    limits::MESSAGE,
+                ),
+                alert_tags: tags,
+                alert_priority: priority.as_str().to_string(),
+            })
+        })
+        .collect()
 }
 
 fn actor() -> Actor {

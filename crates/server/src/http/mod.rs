@@ -21,6 +21,8 @@ pub mod pagerduty;
 pub mod statuspage;
 /// The web UI (`/ui`): sign-in, alerts, on call.
 pub mod ui;
+/// The generic webhook integration (`/api/integrations/webhook`): any JSON, mapped by pointers.
+pub mod webhook;
 
 use crate::app::AppState;
 use axum::extract::{DefaultBodyLimit, Request, State};
@@ -45,6 +47,7 @@ pub fn router(state: AppState) -> Router {
         .merge(api)
         .merge(pagerduty::router())
         .merge(alertmanager_webhook::router())
+        .merge(webhook::router())
         .merge(ui::router(state.clone()))
         .merge(alertmanager::router())
         .merge(statuspage::router())

@@ -257,6 +257,16 @@ impl Filter {
             .collect()
     }
 
+    /// Regex matchers whose every match starts with a literal text (`host-12.*`): the store
+    /// narrows down with that prefix too. (The exact matchers are applied afterwards.)
+    fn prefix_pairs(&self) -> Vec<(String, String)> {
+        self.matchers
+            .iter()
+            .filter(|m| m.op() == MatchType::Regexp)
+            .filter_map(|m| Some((m.name().to_string(), regex_prefix(m.value())?)))
+            .collect()
+    }
+
     /// The alert as the API shows it, or `None` when the filter leaves it out.
     fn render<'a>(
         &self,
@@ -314,6 +324,26 @@ impl Filter {
     }
 }
 
+/// The literal text every match of the anchored regex `pattern` starts with, if there is one:
+/// the leading run of plain characters, minus the last one when a quantifier follows it. No
+/// prefix when the pattern has an alternation or starts with anything else.
+fn regex_prefix(pattern: &str) -> Option<String> {
+    if pattern.contains('|') {
+        return None;
+    }
+    let meta = |c: char| ".^$*+?()[]{}|\\".contains(c);
+    let mut prefix: Vec<char> = pattern
+        .chars()
+        .take_while(|c| !meta(*c) && !c.is_control() && *c != '"')
+        .collect();
+    if let Some(next) = pattern.chars().nth(prefix.len()) {
+        if matches!(next, '*' | '?' | '{' | '+') {
+            prefix.pop();
+        }
+    }
+    (!prefix.is_empty()).then(|| prefix.into_iter().collect())
+}
+
 fn json_response<T: Serialize>(v: &T) -> Result<Response, AmError> {
     let body = serde_json::to_vec(v).map_err(|e| anyhow::anyhow!(e))?;
     Ok((
@@ -330,7 +360,7 @@ pub async fn list(State(state): State<AppState>, parts: Parts) -> Result<Respons
     let now = state.clock.now_ms();
     let alerts = state
         .store
-        .am_alerts(Some(now), &filter.equal_pairs())
+        .am_alerts_narrowed(Some(now), &filter.equal_pairs(), &filter.prefix_pairs())
         .await?;
     let sup = Suppression::load(&state.am, &state.store, now).await?;
     let out: Vec<GettableAlert> = alerts
@@ -354,7 +384,7 @@ pub async fn groups(State(state): State<AppState>, parts: Parts) -> Result<Respo
     let now = state.clock.now_ms();
     let alerts = state
         .store
-        .am_alerts(Some(now), &filter.equal_pairs())
+        .am_alerts_narrowed(Some(now), &filter.equal_pairs(), &filter.prefix_pairs())
         .await?;
     let by_fp: HashMap<&str, &AmAlert> =
         alerts.iter().map(|a| (a.fingerprint.as_str(), a)).collect();
@@ -409,6 +439,18 @@ mod tests {
         let ok = parse_body(br#"[{"labels":{"a":"1"},"endsAt":"0001-01-01T00:00:00Z","startsAt":"2026-01-01T00:00:00.5+01:00"}]"#).unwrap();
         assert_eq!(ok[0].ends_at, None);
         assert_eq!(ok[0].starts_at, Some(1_767_222_000_500));
+    }
+
+    #[test]
+    fn regex_prefixes_are_only_taken_when_every_match_has_them() {
+        assert_eq!(regex_prefix("host-1234.*").as_deref(), Some("host-1234"));
+        assert_eq!(regex_prefix("db1").as_deref(), Some("db1"));
+        assert_eq!(regex_prefix("abc*").as_deref(), Some("ab"));
+        assert_eq!(regex_prefix("a?").as_deref(), None);
+        assert_eq!(regex_prefix("db1|web1"), None);
+        assert_eq!(regex_prefix(".*x"), None);
+        assert_eq!(regex_prefix("(?i)db"), None);
+        assert_eq!(regex_prefix("a\\.b").as_deref(), Some("a"));
     }
 
     #[test]

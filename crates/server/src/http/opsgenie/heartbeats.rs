@@ -53,13 +53,38 @@ fn unit_ms(unit: &str) -> Option<i64> {
     }
 }
 
+/// Milliseconds in a unit shown: the API's units, and `seconds` for heartbeats declared in
+/// the config file with an interval of whole seconds (`interval: 30s`).
+fn shown_unit_ms(unit: &str) -> Option<i64> {
+    match unit {
+        "seconds" => Some(1_000),
+        u => unit_ms(u),
+    }
+}
+
+/// Heartbeats declared in the config file (`heartbeats:`) are changed there, not here.
+fn read_only(h: &StoredHeartbeat) -> Result<(), OgError> {
+    if h.managed {
+        Err(OgError::new(
+            StatusCode::FORBIDDEN,
+            format!(
+                "Heartbeat [{}] is declared in the config file (heartbeats:) and is read-only \
+                 through the API: change it there and restart Klaxon",
+                h.name
+            ),
+        ))
+    } else {
+        Ok(())
+    }
+}
+
 fn not_found(name: &str) -> OgError {
     OgError::not_found(format!("Heartbeat with name [{name}] does not exist"))
 }
 
 /// The heartbeat in OpsGenie's shape.
 fn render(h: &StoredHeartbeat) -> Value {
-    let interval = h.interval_ms / unit_ms(&h.interval_unit).unwrap_or(MINUTE_MS);
+    let interval = h.interval_ms / shown_unit_ms(&h.interval_unit).unwrap_or(MINUTE_MS);
     let message = if h.alert_message.is_empty() {
         format!("{} is expired", h.name)
     } else {
@@ -303,6 +328,7 @@ pub async fn update(
 ) -> Result<Response, OgError> {
     let mut b = input::parse(body)?;
     let current = load(&state, &name).await?;
+    read_only(&current)?;
     let f = fields(&state, &mut b, Some(&current)).await?;
     if !state
         .store
@@ -321,6 +347,7 @@ pub async fn delete(
     _caller: Caller,
     Path(name): Path<String>,
 ) -> Result<Response, OgError> {
+    read_only(&load(&state, &name).await?)?;
     if !state.store.delete_heartbeat(&name).await? {
         return Err(not_found(&name));
     }

@@ -165,13 +165,13 @@ async fn profile_page(
         div.cols {
             div {
                 h2 #contacts { "Contact methods" }
-                (contacts_table(&viewer, &contacts, editable, user.managed))
+                (contacts_table(&viewer, &contacts, editable))
                 @if editable { (contact_form(&viewer)) }
                 h2 #rules { "Notification rules" }
                 @if rules.is_empty() {
                     p.muted { "No notification rules: when you are paged, nothing is sent to you." }
                 }
-                @for r in &rules { (rule_panel(&viewer, r, &contacts, editable, user.managed)) }
+                @for r in &rules { (rule_panel(&viewer, r, &contacts, editable)) }
                 @if editable && !contacts.is_empty() {
                     details.panel {
                         summary { "Add a notification rule" }
@@ -214,12 +214,7 @@ async fn profile_page(
     )))
 }
 
-fn contacts_table(
-    viewer: &Viewer,
-    contacts: &[ContactMethod],
-    editable: bool,
-    managed: bool,
-) -> Markup {
+fn contacts_table(viewer: &Viewer, contacts: &[ContactMethod], editable: bool) -> Markup {
     html! {
         @if contacts.is_empty() {
             p.muted { "No contact methods yet." }
@@ -244,7 +239,7 @@ fn contacts_table(
                                     (csrf_input(viewer))
                                     button.danger type="submit" aria-label={ "Remove " (c.to()) } { "Remove" }
                                 }
-                            } @else if managed {
+                            } @else {
                                 span.muted { "managed in config" }
                             }
                         }
@@ -305,7 +300,6 @@ fn rule_panel(
     r: &StoredNotificationRule,
     contacts: &[ContactMethod],
     editable: bool,
-    managed: bool,
 ) -> Markup {
     let contact = |id: &str| {
         contacts
@@ -336,7 +330,7 @@ fn rule_panel(
                         button.danger type="submit" { "Delete this rule" }
                     }
                 }
-            } @else if managed {
+            } @else {
                 div.muted { "managed in config" }
             }
         }
@@ -415,7 +409,7 @@ fn tests_list(viewer: &Viewer, tests: &[DeliveryRecord]) -> Markup {
                             strong { (t.channel) } " to " (t.target) ": "
                             span class={ "delivery " (t.state) } { (t.state) }
                             @if t.attempts > 1 { span.muted { " after " (t.attempts) " attempts" } }
-                            @if let Some(s) = t.sent_at { span.muted.sent-at { " at " (when(viewer, s)) } }
+                            @if let Some(s) = t.sent_at { span.muted { " at " (when(viewer, s)) } }
                             @if !t.last_error.is_empty() { div.muted { (t.last_error) } }
                         }
                     }

@@ -1,0 +1,210 @@
+//! The generic webhook integration (`POST /api/integrations/webhook`): any JSON body, read
+//! through the integration's field mapping (`mapping:`, JSON pointers; see
+//! [`klaxon_core::webhook`]). A body opens an alert (or counts up the open one with its alias)
+//! through the same write as an OpsGenie create, so routing rules, escalations and
+//! notifications apply; a status value from `close_values` / `acknowledge_values` closes or
+//! acknowledges the alert its alias names.
+//!
+//! The key comes as `Authorization: Bearer <key>`, `GenieKey <key>`, Basic (key as password) or
+//! `?apiKey=<key>`. Answers: 202 once the write is committed, with the alias (a close or
+//! acknowledge of an alias that names no open alert is committed as a failed outcome and still
+//! answers 202, as PagerDuty does); 400 for a body that is not JSON or lacks what the mapping
+//! requires (nothing is written); 401 without a valid key; 5xx when the write failed.
+
+use crate::app::AppState;
+use crate::http::auth::{authenticate, key_from_request};
+use crate::http::ingest::{self, Details, RequestIds};
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::State;
+use axum::http::request::Parts;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::Router;
+use klaxon_core::alert::{limits, truncate_chars, Priority};
+use klaxon_core::lifecycle::Action;
+use klaxon_core::webhook::{WebhookAction, WebhookEvent};
+use klaxon_store::{ActionRequest, Identifier, NewAlert, WriteKind};
+use serde_json::{json, Value};
+use std::sync::atomic::Ordering::Relaxed;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/integrations/webhook", post(receive))
+        .route("/api/integrations/webhook/", post(receive))
+}
+
+/// Errors as `{"status": "error", "message": …}`.
+#[derive(Debug)]
+pub enum HookError {
+    Unauthorized,
+    Malformed(String),
+    TooLarge,
+    Unavailable,
+    Internal,
+}
+
+impl IntoResponse for HookError {
+    fn into_response(self) -> Response {
+        let (status, message) = match self {
+            HookError::Unauthorized => (
+                StatusCode::UNAUTHORIZED,
+                "Could not authenticate: give a Klaxon integration key as 'Authorization: Bearer <key>', \
+                 'Authorization: GenieKey <key>', Basic auth with the key as password, or ?apiKey=<key>"
+                    .to_string(),
+            ),
+            HookError::Malformed(m) => (StatusCode::BAD_REQUEST, m),
+            HookError::TooLarge => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!(
+                    "Request body is too large (limit {} bytes)",
+                    crate::http::MAX_BODY
+                ),
+            ),
+            HookError::Unavailable => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "The request could not be committed; it was not applied. Retry later.".to_string(),
+            ),
+            HookError::Internal => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Internal server error; the request was not applied. Retry later.".to_string(),
+            ),
+        };
+        (
+            status,
+            axum::Json(json!({"status": "error", "message": message})),
+        )
+            .into_response()
+    }
+}
+
+impl From<klaxon_store::StoreError> for HookError {
+    fn from(e: klaxon_store::StoreError) -> Self {
+        tracing::error!(error = %e, "storage error");
+        HookError::Internal
+    }
+}
+
+impl From<crate::engine::writer::WriteError> for HookError {
+    fn from(e: crate::engine::writer::WriteError) -> Self {
+        tracing::error!(error = %e, "write error");
+        HookError::Unavailable
+    }
+}
+
+pub async fn receive(
+    State(state): State<AppState>,
+    parts: Parts,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, HookError> {
+    let started = std::time::Instant::now();
+    let key = key_from_request(&parts).ok_or(HookError::Unauthorized)?;
+    let integration = authenticate(&state, &key)
+        .await?
+        .ok_or(HookError::Unauthorized)?;
+    let bytes = body.map_err(|r| {
+        if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            HookError::TooLarge
+        } else {
+            HookError::Malformed(format!("Could not read request body: {r}"))
+        }
+    })?;
+    let value: Value = serde_json::from_slice(&bytes)
+        .map_err(|e| HookError::Malformed(format!("Request body is not valid JSON: {e}")))?;
+    let mapping = state.mappings.get(&integration.name);
+    let event = mapping
+        .webhook
+        .extract(&value)
+        .map_err(HookError::Malformed)?;
+
+    let (alias, kind, source) = match event {
+        WebhookEvent::Create(a) => {
+            let alias = a
+                .alias
+                .clone()
+                .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+            let priority = a
+                .priority
+                .as_deref()
+                .and_then(|p| mapping.priority_for(p))
+                .or(integration.default_priority)
+                .unwrap_or(Priority::P3);
+            let message = truncate_chars(&a.message, limits::MESSAGE);
+            // A cut message is kept whole in the description.
+            let description = if message.chars().count() < a.message.chars().count()
+                && a.description.is_empty()
+            {
+                a.message.clone()
+            } else {
+                a.description.clone()
+            };
+            let mut details = Details::default();
+            for (k, v) in &a.details {
+                details.add(k, v);
+            }
+            let source = a.source.trim().to_string();
+            let new = NewAlert {
+                alias: alias.clone(),
+                message,
+                description: truncate_chars(&description, limits::DESCRIPTION),
+                priority,
+                source: truncate_chars(&source, limits::SOURCE),
+                entity: truncate_chars(a.entity.trim(), limits::ENTITY),
+                tags: ingest::tags(a.tags.iter().map(String::as_str), &integration.default_tags),
+                details: details.into_map(),
+                actions: vec![],
+                responders: vec![],
+                visible_to: vec![],
+                note: None,
+            };
+            (alias, WriteKind::Create(Box::new(new)), source)
+        }
+        WebhookEvent::Act { action, alias } => {
+            let action = match action {
+                WebhookAction::Close => Action::Close,
+                WebhookAction::Acknowledge => Action::Acknowledge,
+            };
+            let kind = WriteKind::Act {
+                target: Identifier::Alias(alias.clone()),
+                action: ActionRequest::Ready(action),
+                note: None,
+            };
+            (alias, kind, String::new())
+        }
+    };
+    let source = if source.is_empty() {
+        parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|c| c.0.ip().to_string())
+            .unwrap_or_default()
+    } else {
+        source
+    };
+    let is_create = matches!(kind, WriteKind::Create(_));
+    let request_id = RequestIds::new().take();
+    let actor = ingest::actor(&integration, "Webhook", &source);
+    let op = ingest::write_op(&state, &integration, request_id.clone(), actor, kind);
+    let outcome = state.writer.write(op).await?;
+    if !is_create {
+        state.metrics.alert_actions.fetch_add(1, Relaxed);
+    } else if outcome.deduplicated {
+        state.metrics.alerts_deduplicated.fetch_add(1, Relaxed);
+    } else {
+        state.metrics.alerts_created.fetch_add(1, Relaxed);
+    }
+    state.metrics.ingest_latency(started.elapsed());
+    Ok((
+        StatusCode::ACCEPTED,
+        axum::Json(json!({
+            "status": "success",
+            "result": if outcome.success { "Request processed" } else { "Request failed" },
+            "message": outcome.status,
+            "alias": alias,
+            "alertId": outcome.alert_id,
+            "requestId": request_id,
+        })),
+    )
+        .into_response())
+}

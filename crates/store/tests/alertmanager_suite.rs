@@ -1,0 +1,184 @@
+//! Alertmanager groups in the store, on every backend: what a flush's finish does with
+//! members that arrive while the flush runs.
+
+use klaxon_store::testing::{backends, fresh_database};
+use klaxon_store::*;
+use std::collections::BTreeMap;
+
+const T0: i64 = 1_700_000_000_000;
+const LEASE: i64 = T0 + 60_000;
+const INTERVAL: i64 = 300_000;
+
+async fn stores() -> Vec<(Dialect, Store)> {
+    let mut v = vec![];
+    for b in backends() {
+        let url = fresh_database(b).await;
+        v.push((b, Store::connect(&url).await.expect("connect")));
+    }
+    v
+}
+
+fn alert(instance: &str, ends_at: i64) -> AmAlert {
+    let labels: BTreeMap<String, String> = [("alertname", "Down"), ("instance", instance)]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    AmAlert {
+        fingerprint: format!("fp-{instance}"),
+        labels,
+        annotations: BTreeMap::new(),
+        starts_at: T0 - 600_000,
+        ends_at,
+        generator_url: String::new(),
+        updated_at: T0,
+    }
+}
+
+fn group() -> AmGroupRef {
+    AmGroupRef {
+        group_key: "{}:{alertname=\"Down\"}".into(),
+        route_id: "0".into(),
+        receiver: "sre".into(),
+        group_labels: [("alertname".to_string(), "Down".to_string())].into(),
+        alias: "alias-down".into(),
+        first_flush_at: T0,
+    }
+}
+
+async fn ingest(s: &Store, a: &AmAlert, now: i64) {
+    s.am_ingest(
+        std::slice::from_ref(a),
+        &[(group(), a.fingerprint.clone())],
+        now,
+    )
+    .await
+    .expect("ingest");
+}
+
+/// The result of a flush at T0 that saw only `a`, resolved: the group is to be deleted.
+fn all_resolved() -> AmFlushResult {
+    AmFlushResult {
+        next_flush_at: None,
+        notified: vec!["fp-a".into()],
+        suppressed: String::new(),
+        last_notified_at: Some(T0 - 60_000),
+        remove: vec!["fp-a".into()],
+        flushed_at: T0,
+        rejoin_flush_at: T0 + INTERVAL,
+    }
+}
+
+async fn members(s: &Store) -> Option<(AmGroup, Vec<String>)> {
+    s.am_groups().await.expect("groups").into_iter().next()
+}
+
+#[tokio::test]
+async fn a_member_joining_during_the_last_flush_keeps_the_group() {
+    for (b, s) in stores().await {
+        ingest(&s, &alert("a", T0 - 1), T0 - 120_000).await;
+        let claimed = s.am_claim_groups(T0, LEASE, 10).await.unwrap();
+        assert_eq!(claimed.len(), 1, "{b:?}");
+        // The flush has read the members (only `a`, resolved); `b` is posted now.
+        ingest(&s, &alert("b", T0 + 3_600_000), T0 + 10).await;
+        assert!(s
+            .am_finish_group(&claimed[0].group_key, LEASE, &all_resolved())
+            .await
+            .unwrap());
+        let (g, fps) = members(&s)
+            .await
+            .unwrap_or_else(|| panic!("{b:?}: the group (and its new member) was deleted"));
+        assert_eq!(fps, vec!["fp-b".to_string()], "{b:?}");
+        assert_eq!(g.flush_at, T0 + INTERVAL, "{b:?}");
+        assert!(g.notified.is_empty(), "{b:?}");
+        assert_eq!(g.last_notified_at, None, "{b:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_member_firing_again_during_the_last_flush_keeps_the_group() {
+    for (b, s) in stores().await {
+        ingest(&s, &alert("a", T0 - 1), T0 - 120_000).await;
+        let claimed = s.am_claim_groups(T0, LEASE, 10).await.unwrap();
+        // A new occurrence of `a`, ending within the lease (an explicit short endsAt).
+        ingest(&s, &alert("a", T0 + 30_000), T0 + 10).await;
+        assert!(s
+            .am_finish_group(&claimed[0].group_key, LEASE, &all_resolved())
+            .await
+            .unwrap());
+        let (g, fps) = members(&s).await.expect("group kept");
+        assert_eq!(fps, vec!["fp-a".to_string()], "{b:?}");
+        assert_eq!(g.flush_at, T0 + INTERVAL, "{b:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_group_whose_members_all_resolved_is_deleted() {
+    for (b, s) in stores().await {
+        ingest(&s, &alert("a", T0 - 1), T0 - 120_000).await;
+        let claimed = s.am_claim_groups(T0, LEASE, 10).await.unwrap();
+        assert!(s
+            .am_finish_group(&claimed[0].group_key, LEASE, &all_resolved())
+            .await
+            .unwrap());
+        assert!(members(&s).await.is_none(), "{b:?}");
+        // A finish whose claim was lost changes nothing.
+        ingest(&s, &alert("c", T0 + 3_600_000), T0 + 20).await;
+        assert!(!s
+            .am_finish_group(&group().group_key, LEASE, &all_resolved())
+            .await
+            .unwrap());
+        assert_eq!(
+            members(&s).await.expect("new group").1,
+            vec!["fp-c".to_string()],
+            "{b:?}"
+        );
+    }
+}
+
+/// Concurrent ingests while groups are flushed and deleted: every member posted firing ends
+/// up in its group (on PostgreSQL this exercises the ingest's lock on the groups).
+#[tokio::test]
+async fn concurrent_ingests_and_finishes_lose_no_member() {
+    for (b, s) in stores().await {
+        for round in 0..20i64 {
+            let now = T0 + round * 1_000_000;
+            ingest(&s, &alert(&format!("old{round}"), now - 1), now - 500).await;
+            let claimed = s.am_claim_groups(now, now + 60_000, 10).await.unwrap();
+            assert_eq!(claimed.len(), 1, "{b:?} round {round}");
+            let fresh = alert(&format!("new{round}"), now + 3_600_000);
+            let (s1, s2) = (s.clone(), s.clone());
+            let key = claimed[0].group_key.clone();
+            let result = AmFlushResult {
+                remove: vec![format!("fp-old{round}")],
+                flushed_at: now,
+                rejoin_flush_at: now + INTERVAL,
+                ..all_resolved()
+            };
+            let post = tokio::spawn(async move { ingest(&s1, &fresh, now + 10).await });
+            let finish =
+                tokio::spawn(async move { s2.am_finish_group(&key, now + 60_000, &result).await });
+            post.await.unwrap();
+            assert!(finish.await.unwrap().unwrap());
+            let (_, fps) = members(&s)
+                .await
+                .unwrap_or_else(|| panic!("{b:?} round {round}: member lost"));
+            assert_eq!(fps, vec![format!("fp-new{round}")], "{b:?} round {round}");
+            // Resolve it for the next round: the next flush deletes the group.
+            ingest(&s, &alert(&format!("new{round}"), now + 100), now + 50).await;
+            let c = s
+                .am_claim_groups(now + 400_000, now + 460_000, 10)
+                .await
+                .unwrap();
+            let r = AmFlushResult {
+                remove: vec![format!("fp-new{round}")],
+                flushed_at: now + 400_000,
+                ..all_resolved()
+            };
+            assert!(s
+                .am_finish_group(&c[0].group_key, now + 460_000, &r)
+                .await
+                .unwrap());
+            assert!(members(&s).await.is_none(), "{b:?} round {round}");
+        }
+    }
+}
