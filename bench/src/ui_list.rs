@@ -32,9 +32,51 @@ struct Args {
     /// `sqlite` or a `postgres://…` URL of a server (a fresh database is created on it).
     #[arg(long, default_value = "sqlite")]
     database: String,
+    /// Keep the database afterwards (its URL is printed), e.g. to EXPLAIN the list's queries.
+    #[arg(long)]
+    keep_database: bool,
 }
 
 const PASSWORD: &str = "bench-password-1";
+
+const MEMBER: &str = "member@example.com";
+
+/// Signs in through the sign-in form; returns the session cookie (`klaxon_session=…`).
+async fn sign_in(http: &reqwest::Client, base: &str, username: &str) -> anyhow::Result<String> {
+    let login = http.get(format!("{base}/ui/login")).send().await?;
+    let login_cookie = login
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|c| c.split(';').next())
+        .context("sign-in cookie")?
+        .to_string();
+    let csrf = login_cookie
+        .split_once('=')
+        .map(|(_, v)| v.to_string())
+        .unwrap_or_default();
+    let signed = http
+        .post(format!("{base}/ui/login"))
+        .header("Cookie", &login_cookie)
+        .header("Origin", base)
+        .form(&[
+            ("_csrf", csrf.as_str()),
+            ("username", username),
+            ("password", PASSWORD),
+        ])
+        .send()
+        .await?;
+    let session = signed
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with("klaxon_session="))
+        .and_then(|c| c.split(';').next())
+        .context("session cookie: sign-in failed")?
+        .to_string();
+    Ok(session)
+}
 
 fn op(kind: WriteKind, now: i64) -> WriteOp {
     WriteOp {
@@ -172,38 +214,33 @@ async fn main() -> anyhow::Result<()> {
         .redirect(reqwest::redirect::Policy::none())
         .pool_max_idle_per_host(1)
         .build()?;
-    let login = http.get(format!("{base}/ui/login")).send().await?;
-    let login_cookie = login
-        .headers()
-        .get("set-cookie")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|c| c.split(';').next())
-        .context("sign-in cookie")?
-        .to_string();
-    let csrf = login_cookie
-        .split_once('=')
-        .map(|(_, v)| v.to_string())
-        .unwrap_or_default();
-    let signed = http
-        .post(format!("{base}/ui/login"))
-        .header("Cookie", &login_cookie)
-        .header("Origin", &base)
-        .form(&[
-            ("_csrf", csrf.as_str()),
-            ("username", "admin"),
-            ("password", PASSWORD),
-        ])
-        .send()
+    let session = sign_in(&http, &base, "admin").await?;
+    // A person who is not an admin sees alerts through the visibility filter (their teams,
+    // alerts naming them, alerts of no team): the same views again as them.
+    let now = clock.now_ms();
+    let member = store
+        .create_user(
+            &klaxon_store::UserFields {
+                username: MEMBER.into(),
+                full_name: "Bench Member".into(),
+                role: "user".into(),
+                time_zone: "UTC".into(),
+            },
+            now,
+        )
         .await?;
-    let session = signed
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|c| c.starts_with("klaxon_session="))
-        .and_then(|c| c.split(';').next())
-        .context("session cookie: sign-in failed")?
-        .to_string();
+    store
+        .create_team(
+            "bench-team",
+            "",
+            &[(member, klaxon_core::escalation::TeamRole::User)],
+            now,
+        )
+        .await?;
+    let hash = klaxon_server::http::ui::session::hash_password(PASSWORD)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    store.set_user_password(MEMBER, &hash, now).await?;
+    let member_session = sign_in(&http, &base, MEMBER).await?;
 
     // A deep page: follow "Next page" 20 times from the all-alerts view.
     let mut deep = "/ui/alerts?f=".to_string();
@@ -245,15 +282,31 @@ async fn main() -> anyhow::Result<()> {
             "/ui/alerts?f=open,unacked,mine".to_string(),
         ),
     ];
+    let cases: Vec<(String, &str, String)> = cases
+        .iter()
+        .map(|(n, p)| (n.to_string(), session.as_str(), p.clone()))
+        .chain([
+            (
+                "as a team member: open alerts (default view)".to_string(),
+                member_session.as_str(),
+                "/ui/alerts".to_string(),
+            ),
+            (
+                "as a team member: all alerts".to_string(),
+                member_session.as_str(),
+                "/ui/alerts?f=".to_string(),
+            ),
+        ])
+        .collect();
     println!("| view | p50 | p99 | max |");
     println!("|---|---|---|---|");
-    for (name, path) in &cases {
+    for (name, cookie, path) in &cases {
         let mut ms = Vec::with_capacity(args.requests);
         for _ in 0..args.requests {
             let t = Instant::now();
             let r = http
                 .get(format!("{base}{path}"))
-                .header("Cookie", &session)
+                .header("Cookie", *cookie)
                 .send()
                 .await?;
             anyhow::ensure!(r.status() == 200, "{path}: {}", r.status());
@@ -270,7 +323,9 @@ async fn main() -> anyhow::Result<()> {
         );
     }
     app.stop().await?;
-    if args.database == "sqlite" {
+    if args.keep_database {
+        eprintln!("kept the database: {database}");
+    } else if args.database == "sqlite" {
         let _ = std::fs::remove_dir_all(&dir);
     }
     Ok(())

@@ -338,13 +338,14 @@ async fn uptime_bars_show_known_daily_figures_and_the_ninety_day_figure() {
         let app = TestApp::spawn_with(backend, &config(PAGE), None).await;
         let comps = get(&app, "/v1/pages/acme/components").await;
         let api = find(&comps, "API")["id"].as_str().unwrap().to_string();
-        let set = |status: &'static str| {
-            let (app, api) = (&app, api.clone());
+        let website = find(&comps, "Website")["id"].as_str().unwrap().to_string();
+        let set_on = |id: &str, status: &'static str| {
+            let (app, id) = (&app, id.to_string());
             async move {
                 let (s, v) = sp(
                     app,
                     "PATCH",
-                    &format!("/v1/pages/acme/components/{api}"),
+                    &format!("/v1/pages/acme/components/{id}"),
                     Some(ADMIN_KEY),
                     Some(json!({"component": {"status": status}})),
                 )
@@ -352,6 +353,7 @@ async fn uptime_bars_show_known_daily_figures_and_the_ninety_day_figure() {
                 assert_eq!(s, 200, "{v}");
             }
         };
+        let set = |status: &'static str| set_on(&api, status);
         const H: u64 = 3_600;
         // Day 1 (Jan 1): created at 00:00, major outage 06:00–08:24 (2.4 h = 10 % of the day).
         app.clock.advance(Duration::from_secs(6 * H));
@@ -368,6 +370,11 @@ async fn uptime_bars_show_known_daily_figures_and_the_ninety_day_figure() {
         set("degraded_performance").await;
         app.clock.set(T0 + (48 + 18) * 3_600_000);
         set("operational").await;
+        // The website: a major outage across midnight, day 3 22:00 → day 4 02:00.
+        app.clock.set(T0 + (48 + 22) * 3_600_000);
+        set_on(&website, "major_outage").await;
+        app.clock.set(T0 + (72 + 2) * 3_600_000);
+        set_on(&website, "operational").await;
         // Now: the end of day 4.
         app.clock.set(T0 + 4 * 86_400_000 - 1);
 
@@ -408,6 +415,33 @@ async fn uptime_bars_show_known_daily_figures_and_the_ninety_day_figure() {
             "Jan 4, 2026: 100.00% uptime — no incidents"
         );
         assert_eq!(bar("2025-12-31"), "Dec 31, 2025: no data");
+        // The website's outage splits at midnight: 2 h down on each day (91.67 %), and over
+        // its 96 h of data 4 h down (95.83 %).
+        let web_block = &html[html.find(&format!("data-component=\"{website}\"")).unwrap()..];
+        let web_bar = |day: &str| {
+            let at = web_block.find(&format!("data-day=\"{day}\"")).unwrap();
+            let rest = &web_block[at..];
+            let t = rest.find("title=\"").unwrap() + 7;
+            rest[t..t + rest[t..].find('"').unwrap()].to_string()
+        };
+        assert_eq!(
+            web_bar("2026-01-02"),
+            "Jan 2, 2026: 100.00% uptime — no incidents"
+        );
+        assert_eq!(
+            web_bar("2026-01-03"),
+            "Jan 3, 2026: 91.67% uptime, major outage 120 min — no incidents"
+        );
+        assert_eq!(
+            web_bar("2026-01-04"),
+            "Jan 4, 2026: 91.67% uptime, major outage 120 min — no incidents"
+        );
+        let web_figure = &web_block[web_block.find("class=\"uptime\"").unwrap()..];
+        assert!(
+            web_figure.starts_with("class=\"uptime\">95.83 % uptime"),
+            "{}",
+            &web_figure[..60]
+        );
         // 90 days: 4.8 h down over 96 h of data = 95 %.
         let api_block = &html[html.find(&format!("data-component=\"{api}\"")).unwrap()..];
         let figure = &api_block[api_block.find("class=\"uptime\"").unwrap()..];

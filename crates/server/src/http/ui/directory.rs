@@ -290,6 +290,7 @@ fn escalation_form(viewer: &Viewer, e: Option<&StoredEscalation>, names: &Names)
                 @for i in 0..rules.len() + SPARE_RULE_ROWS {
                     @let r = rules.get(i);
                     div.rule-row {
+                        span.n { "Rule " (i + 1) }
                         input type="text" name="delay" size="5" aria-label={ "Rule " (i + 1) " delay" }
                             value=(r.map(|r| r.delay.to_string()).unwrap_or_default());
                         select name="condition" aria-label={ "Rule " (i + 1) " condition" } {

@@ -165,13 +165,13 @@ async fn profile_page(
         div.cols {
             div {
                 h2 #contacts { "Contact methods" }
-                (contacts_table(&viewer, &contacts, editable))
+                (contacts_table(&viewer, &contacts, editable, user.managed))
                 @if editable { (contact_form(&viewer)) }
                 h2 #rules { "Notification rules" }
                 @if rules.is_empty() {
                     p.muted { "No notification rules: when you are paged, nothing is sent to you." }
                 }
-                @for r in &rules { (rule_panel(&viewer, r, &contacts, editable)) }
+                @for r in &rules { (rule_panel(&viewer, r, &contacts, editable, user.managed)) }
                 @if editable && !contacts.is_empty() {
                     details.panel {
                         summary { "Add a notification rule" }
@@ -214,7 +214,12 @@ async fn profile_page(
     )))
 }
 
-fn contacts_table(viewer: &Viewer, contacts: &[ContactMethod], editable: bool) -> Markup {
+fn contacts_table(
+    viewer: &Viewer,
+    contacts: &[ContactMethod],
+    editable: bool,
+    managed: bool,
+) -> Markup {
     html! {
         @if contacts.is_empty() {
             p.muted { "No contact methods yet." }
@@ -239,7 +244,7 @@ fn contacts_table(viewer: &Viewer, contacts: &[ContactMethod], editable: bool) -
                                     (csrf_input(viewer))
                                     button.danger type="submit" aria-label={ "Remove " (c.to()) } { "Remove" }
                                 }
-                            } @else {
+                            } @else if managed {
                                 span.muted { "managed in config" }
                             }
                         }
@@ -300,6 +305,7 @@ fn rule_panel(
     r: &StoredNotificationRule,
     contacts: &[ContactMethod],
     editable: bool,
+    managed: bool,
 ) -> Markup {
     let contact = |id: &str| {
         contacts
@@ -330,7 +336,7 @@ fn rule_panel(
                         button.danger type="submit" { "Delete this rule" }
                     }
                 }
-            } @else {
+            } @else if managed {
                 div.muted { "managed in config" }
             }
         }
@@ -409,7 +415,7 @@ fn tests_list(viewer: &Viewer, tests: &[DeliveryRecord]) -> Markup {
                             strong { (t.channel) } " to " (t.target) ": "
                             span class={ "delivery " (t.state) } { (t.state) }
                             @if t.attempts > 1 { span.muted { " after " (t.attempts) " attempts" } }
-                            @if let Some(s) = t.sent_at { span.muted { " at " (when(viewer, s)) } }
+                            @if let Some(s) = t.sent_at { span.muted.sent-at { " at " (when(viewer, s)) } }
                             @if !t.last_error.is_empty() { div.muted { (t.last_error) } }
                         }
                     }
