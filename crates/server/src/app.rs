@@ -247,10 +247,27 @@ impl App {
             state.heartbeat_wake.clone(),
             stop_rx.clone(),
         )));
+        // The engine's three workers share one outbox: the escalation and page workers hand it
+        // the deliveries due at once, the outbox worker claims the rest (retries, other
+        // processes' leftovers, messages queued by other parts).
+        let outbox = crate::engine::outbox::Outbox::new(
+            store.clone(),
+            clock.clone(),
+            crate::notify::Channels::new(notify.clone(), webhook_secret)?,
+            notify.retry,
+            state.outbox_wake.clone(),
+        );
+        let pager = Arc::new(crate::engine::pages::Pager {
+            store: store.clone(),
+            clock: clock.clone(),
+            links,
+            outbox: outbox.clone(),
+        });
         let escalator = Arc::new(crate::engine::escalation::Escalator {
             store: store.clone(),
             writer,
             clock: clock.clone(),
+            pager: pager.clone(),
             pages_wake: state.pages_wake.clone(),
         });
         workers.push(tokio::spawn(crate::engine::escalation::run(
@@ -258,23 +275,11 @@ impl App {
             escalation_wake,
             stop_rx.clone(),
         )));
-        let pager = Arc::new(crate::engine::pages::Pager {
-            store: store.clone(),
-            clock: clock.clone(),
-            links,
-            outbox_wake: state.outbox_wake.clone(),
-        });
         workers.push(tokio::spawn(crate::engine::pages::run(
             pager,
             state.pages_wake.clone(),
             stop_rx.clone(),
         )));
-        let outbox = Arc::new(crate::engine::outbox::Outbox {
-            store,
-            clock,
-            channels: crate::notify::Channels::new(notify.clone(), webhook_secret)?,
-            retry: notify.retry,
-        });
         workers.push(tokio::spawn(crate::engine::outbox::run(
             outbox,
             state.outbox_wake.clone(),

@@ -6,6 +6,8 @@
 //! effects (revert an acknowledgement at a repeat, close after all repeats) go through the
 //! writer, and the row sleeps until the planner's next due time.
 
+use super::outbox::DEADLINE_MS;
+use super::pages::{PageRef, Pager, Profiles};
 use super::run_due_loop;
 use super::writer::Writer;
 use crate::http::opsgenie::schedules::on_call_sets;
@@ -16,10 +18,11 @@ use klaxon_core::escalation::{
     NotifyType, Recipient, RecipientKind, TeamMember, UserId,
 };
 use klaxon_core::lifecycle::{Action, Actor, Alert, Responder, Status};
-use klaxon_core::routing::{AlertView, TargetKind};
+use klaxon_core::routing::{AlertView, TargetKind, TeamRoutingRule};
 use klaxon_store::{
-    ActionRequest, ClaimedEscalation, EngineLog, EscalationDone, Identifier, Maintenance,
-    NewEscalation, NewPage, RecipientState, Store, WriteKind, WriteOp,
+    ActionRequest, ClaimedEscalation, EngineLog, EscalationDone, Handoff, Identifier, Maintenance,
+    NewEscalation, NewPage, PolicyRecord, RecipientState, Store, WriteKind,
+    WriteOp,
 };
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -33,8 +36,20 @@ pub struct Escalator {
     pub store: Store,
     pub writer: Writer,
     pub clock: Arc<dyn Clock>,
-    /// Wakes the page worker when pages were written.
+    /// Plans the first notifications of the pages a round writes, and sends those due at once.
+    pub pager: Arc<Pager>,
+    /// Wakes the page worker when pages were written with later notifications.
     pub pages_wake: Arc<Notify>,
+}
+
+/// What one round loaded, shared by the rows it plans (many alerts of one burst go to the same
+/// policy, schedule and users).
+#[derive(Default)]
+struct Round {
+    dir: Loaded,
+    profiles: Profiles,
+    policies: HashMap<String, Option<PolicyRecord>>,
+    routing_rules: HashMap<String, Vec<TeamRoutingRule>>,
 }
 
 pub async fn run(e: Arc<Escalator>, wake: Arc<Notify>, stop: tokio::sync::watch::Receiver<bool>) {
@@ -193,6 +208,7 @@ impl Escalator {
                 .map(|(a, e)| (a.id.clone(), (a, e)))
                 .collect();
             let maintenance = self.store.active_maintenance(now).await?;
+            let mut round = Round::default();
             let mut done = Vec::with_capacity(n);
             let mut effects = Vec::new();
             for c in &claimed {
@@ -200,21 +216,74 @@ impl Escalator {
                     done.push(finished(c, now));
                     continue;
                 };
-                let d = match &c.policy {
-                    None => self.route(c, alert, now).await?,
+                let mut d = match &c.policy {
+                    None => self.route(c, alert, now, &mut round).await?,
                     Some(json) => {
-                        self.plan(c, json, alert, events, &maintenance, now, &mut effects)
+                        self.plan(c, json, alert, events, &maintenance, now, &mut effects, &mut round.dir)
                             .await?
                     }
                 };
+                // The escalations just routed are planned at once: their first steps page in
+                // this round, not the next.
+                for e in &mut d.new_escalations {
+                    let started = ClaimedEscalation {
+                        id: e.id.clone(),
+                        alert_id: e.alert_id.clone(),
+                        origin: e.origin.clone(),
+                        policy_id: e.policy_id.clone(),
+                        policy_name: e.policy_name.clone(),
+                        policy: Some(e.policy.clone()),
+                        started_at: e.started_at,
+                        planned_to: None,
+                        token: String::new(),
+                    };
+                    let first = self
+                        .plan(&started, &e.policy, alert, events, &maintenance, now, &mut effects, &mut round.dir)
+                        .await?;
+                    (e.planned_to, e.due_at) = (Some(first.planned_to), first.due_at);
+                    d.pages.extend(first.pages);
+                    d.logs.extend(first.logs);
+                    d.recipients.extend(first.recipients);
+                }
+                // So are the pages' notification rules: what is due at once is sent straight
+                // after the commit.
+                for p in &mut d.pages {
+                    let page = PageRef {
+                        escalation_id: &p.escalation_id,
+                        step_key: &p.step_key,
+                        user_id: &p.user_id,
+                        username: &p.username,
+                        paged_at: p.paged_at,
+                        planned_to: None,
+                    };
+                    let planned = self
+                        .pager
+                        .plan(&page, alert, events, &mut round.profiles, now)
+                        .await?;
+                    p.planned_to = Some(now);
+                    p.due_at = planned.due_at;
+                    p.deliveries = planned.deliveries;
+                    d.logs.extend(planned.logs);
+                }
                 done.push(d);
             }
-            let pages = done.iter().any(|d| !d.pages.is_empty());
-            self.store.finish_escalations(&done, now).await?;
+            let later = done
+                .iter()
+                .flat_map(|d| &d.pages)
+                .any(|p| p.due_at.is_some());
+            let handoff = Handoff {
+                token: &token,
+                deadline: now + DEADLINE_MS,
+            };
+            let finished = self
+                .store
+                .finish_escalations(&done, now, Some(handoff))
+                .await?;
+            self.pager.outbox.dispatch(finished.handed_off).await;
             for (alert_id, action) in effects {
                 self.apply_effect(&alert_id, action, now).await;
             }
-            if pages {
+            if later {
                 self.pages_wake.notify_one();
             }
             if (n as i64) < BATCH {
@@ -253,6 +322,7 @@ impl Escalator {
         c: &ClaimedEscalation,
         alert: &Alert,
         now: i64,
+        round: &mut Round,
     ) -> anyhow::Result<EscalationDone> {
         let mut d = finished(c, now);
         let all = c.origin == "route" || c.origin.starts_with("renotify:");
@@ -301,13 +371,15 @@ impl Escalator {
         for r in targets {
             let mut add = |origin: String, id: String, name: String, policy: EscalationPolicy| {
                 d.new_escalations.push(NewEscalation {
+                    id: uuid::Uuid::now_v7().to_string(),
                     alert_id: alert.id.clone(),
                     origin: format!("{prefix}{origin}"),
                     policy_id: id,
                     policy_name: name,
                     policy: serde_json::to_string(&policy).unwrap_or_default(),
                     started_at: c.started_at,
-                    due_at: now,
+                    planned_to: None,
+                    due_at: Some(now),
                 });
             };
             match r.kind {
@@ -339,7 +411,7 @@ impl Escalator {
                 },
                 ResponderKind::Escalation => {
                     let key = if r.id.is_empty() { &r.name } else { &r.id };
-                    match self.store.escalation_policy(key).await? {
+                    match self.policy(key, round).await? {
                         Some(p) => add(
                             format!("escalation:{}", p.id),
                             p.id.clone(),
@@ -353,11 +425,15 @@ impl Escalator {
                     }
                 }
                 ResponderKind::Team => {
-                    let rules = self.store.team_routing_rules(&r.id).await?;
-                    match klaxon_core::routing::route(&rules, &view, now) {
+                    if !round.routing_rules.contains_key(&r.id) {
+                        let rules = self.store.team_routing_rules(&r.id).await?;
+                        round.routing_rules.insert(r.id.clone(), rules);
+                    }
+                    let rules = &round.routing_rules[&r.id];
+                    match klaxon_core::routing::route(rules, &view, now) {
                         Some(t) if t.kind == TargetKind::Escalation => {
                             let key = t.id.clone().or(t.name.clone()).unwrap_or_default();
-                            match self.store.escalation_policy(&key).await? {
+                            match self.policy(&key, round).await? {
                                 Some(p) => {
                                     d.logs.push(log(
                                         alert,
@@ -440,6 +516,7 @@ impl Escalator {
         maintenance: &[Maintenance],
         now: i64,
         effects: &mut Vec<(String, Action)>,
+        dir: &mut Loaded,
     ) -> anyhow::Result<EscalationDone> {
         let mut d = finished(c, now);
         let policy: EscalationPolicy = match serde_json::from_str(json) {
@@ -470,10 +547,10 @@ impl Escalator {
             }
             return Ok(d);
         }
-        let dir = self.load(&plan.due, now).await?;
+        self.load(&plan.due, now, dir).await?;
         for step in &plan.due {
             let seed = format!("{}/{}", alert.id, step.key);
-            let users = escalation::resolve(&step.rule, &dir, now, &seed);
+            let users = escalation::resolve(&step.rule, &*dir, now, &seed);
             let what = describe(&step.rule, &dir.usernames);
             if users.is_empty() {
                 d.logs.push(log(
@@ -500,12 +577,16 @@ impl Escalator {
             ));
             for (u, name) in users.iter().zip(names) {
                 d.pages.push(NewPage {
+                    id: uuid::Uuid::now_v7().to_string(),
                     alert_id: alert.id.clone(),
                     escalation_id: c.id.clone(),
                     step_key: step.key.to_string(),
                     user_id: u.clone(),
                     username: name.clone(),
                     paged_at: now,
+                    planned_to: None,
+                    due_at: Some(now),
+                    deliveries: vec![],
                 });
                 d.recipients.push(RecipientState {
                     alert_id: alert.id.clone(),
@@ -543,9 +624,23 @@ impl Escalator {
         Ok(d)
     }
 
-    /// Loads what resolving these steps' recipients needs, as of `now`.
-    async fn load(&self, steps: &[escalation::DueStep], now: i64) -> anyhow::Result<Loaded> {
-        let mut l = Loaded::default();
+    /// An escalation policy by id or name, once per round.
+    async fn policy(&self, key: &str, round: &mut Round) -> anyhow::Result<Option<PolicyRecord>> {
+        if !round.policies.contains_key(key) {
+            let p = self.store.escalation_policy(key).await?;
+            round.policies.insert(key.to_string(), p);
+        }
+        Ok(round.policies[key].clone())
+    }
+
+    /// Loads into `l` what resolving these steps' recipients needs, as of `now` (what an
+    /// earlier row of the round loaded is reused).
+    async fn load(
+        &self,
+        steps: &[escalation::DueStep],
+        now: i64,
+        l: &mut Loaded,
+    ) -> anyhow::Result<()> {
         let names = |l: &mut Loaded, refs: &[klaxon_store::UserRef]| -> Vec<UserId> {
             refs.iter()
                 .map(|u| {
@@ -571,7 +666,7 @@ impl Escalator {
                     let sets = match self.store.schedule_by_id(&id).await? {
                         Some(s) => {
                             let [a, b, c] = on_call_sets(&self.store, &s, now).await?;
-                            [names(&mut l, &a), names(&mut l, &b), names(&mut l, &c)]
+                            [names(l, &a), names(l, &b), names(l, &c)]
                         }
                         None => Default::default(),
                     };
@@ -595,7 +690,7 @@ impl Escalator {
                     for s in self.store.list_schedules().await? {
                         if s.team.as_ref().is_some_and(|t| t.id == id) {
                             let [now_set, _, _] = on_call_sets(&self.store, &s, now).await?;
-                            for u in names(&mut l, &now_set) {
+                            for u in names(l, &now_set) {
                                 if !on_call.contains(&u) {
                                     on_call.push(u);
                                 }
@@ -610,7 +705,7 @@ impl Escalator {
                 }
             }
         }
-        Ok(l)
+        Ok(())
     }
 }
 

@@ -16,23 +16,32 @@ use klaxon_store::{
     ClaimedDelivery, DeliveryOutcome, DeliveryResult, EngineLog, RecipientState, Store,
 };
 use std::sync::Arc;
-use tokio::sync::Notify;
+use tokio::sync::{mpsc, Notify, OwnedSemaphorePermit, Semaphore};
 
 const BATCH: i64 = 128;
 /// How long a claim holds a delivery before it counts as cut off.
-const DEADLINE_MS: i64 = 15_000;
+pub const DEADLINE_MS: i64 = 15_000;
 /// Sends in flight at once.
-const PARALLEL: usize = 64;
+const PARALLEL: u32 = 64;
+/// Outcomes recorded per transaction at most.
+const FINISH_BATCH: usize = 512;
 
+/// Sends deliveries, at most [`PARALLEL`] at once, and records their outcomes: a finisher
+/// commits whatever outcomes came in while its previous transaction ran, so that a burst of
+/// sends costs a few transactions, not one each. A send's slot is freed only once its outcome
+/// is committed, so [`Outbox::idle`] means "everything sent is recorded".
 pub struct Outbox {
-    pub store: Store,
-    pub clock: Arc<dyn Clock>,
-    pub channels: Channels,
-    pub retry: RetryConfig,
+    store: Store,
+    clock: Arc<dyn Clock>,
+    channels: Channels,
+    retry: RetryConfig,
+    slots: Arc<Semaphore>,
+    results: mpsc::UnboundedSender<(DeliveryResult, OwnedSemaphorePermit)>,
 }
 
 pub async fn run(outbox: Arc<Outbox>, wake: Arc<Notify>, stop: tokio::sync::watch::Receiver<bool>) {
     let o = outbox.clone();
+    let s = outbox.store.clone();
     run_due_loop(
         "outbox",
         outbox.clock.clone(),
@@ -43,15 +52,38 @@ pub async fn run(outbox: Arc<Outbox>, wake: Arc<Notify>, stop: tokio::sync::watc
             async move { o.send_due(now).await }
         },
         move || {
-            let s = outbox.store.clone();
+            let s = s.clone();
             async move { s.next_delivery_due().await }
         },
     )
-    .await
+    .await;
+    // Stopping: let what is in flight finish and be recorded.
+    outbox.idle().await;
 }
 
 impl Outbox {
-    /// Sends everything due at `now` (in rounds of [`BATCH`]).
+    /// The outbox, with its finisher running; `wake` is the outbox worker's wake-up (a retry
+    /// recorded wakes it).
+    pub fn new(
+        store: Store,
+        clock: Arc<dyn Clock>,
+        channels: Channels,
+        retry: RetryConfig,
+        wake: Arc<Notify>,
+    ) -> Arc<Outbox> {
+        let (tx, rx) = mpsc::unbounded_channel();
+        tokio::spawn(finisher(store.clone(), clock.clone(), wake, rx));
+        Arc::new(Outbox {
+            store,
+            clock,
+            channels,
+            retry,
+            slots: Arc::new(Semaphore::new(PARALLEL as usize)),
+            results: tx,
+        })
+    }
+
+    /// Sends everything due at `now` (claimed in rounds of [`BATCH`]).
     pub async fn send_due(&self, now: i64) -> anyhow::Result<()> {
         loop {
             let token = uuid::Uuid::now_v7().to_string();
@@ -59,99 +91,151 @@ impl Outbox {
                 .store
                 .claim_deliveries(now, now + DEADLINE_MS, &token, BATCH)
                 .await?;
-            if claimed.is_empty() {
-                return Ok(());
-            }
             let n = claimed.len();
-            let sem = Arc::new(tokio::sync::Semaphore::new(PARALLEL));
-            let mut tasks = tokio::task::JoinSet::new();
-            for d in claimed {
-                let permit = sem.clone().acquire_owned().await?;
-                let channels = self.channels.clone();
-                tasks.spawn(async move {
-                    let r = attempt(&channels, &d).await;
-                    drop(permit);
-                    (d, r)
-                });
-            }
-            while let Some(joined) = tasks.join_next().await {
-                let (d, r) = joined?;
-                let at = self.clock.now_ms();
-                let result = self.result(&d, r, at);
-                self.store.finish_delivery(&result, at).await?;
-            }
+            self.dispatch(claimed).await;
             if (n as i64) < BATCH {
                 return Ok(());
             }
         }
     }
 
-    fn result(
-        &self,
-        d: &ClaimedDelivery,
-        r: Result<String, SendError>,
-        now: i64,
-    ) -> DeliveryResult {
-        let who = if d.username.is_empty() {
-            d.target.clone()
-        } else {
-            format!("{} ({})", d.username, d.target)
-        };
-        let attempt = d.attempts;
-        let (outcome, text, state) = match r {
-            Ok(detail) => (
-                DeliveryOutcome::Sent,
-                format!(
-                    "Sent {} notification to {who} (attempt {attempt}, {detail})",
-                    d.channel
-                ),
-                "sent",
-            ),
-            Err(SendError::Temporary(e)) if attempt < i64::from(self.retry.max_attempts) => {
-                let wait = backoff_ms(attempt, self.retry.max_backoff.as_millis(), &d.key);
-                (
-                    DeliveryOutcome::Retry {
-                        at: now + wait,
-                        error: e.clone(),
-                    },
-                    format!(
-                        "{} notification to {who} failed (attempt {attempt}: {e}); retrying in {}s",
-                        d.channel,
-                        (wait + 999) / 1000
-                    ),
-                    "retrying",
-                )
+    /// Sends deliveries already claimed by this process (waits for a free slot for each).
+    pub async fn dispatch(&self, ds: Vec<ClaimedDelivery>) {
+        for d in ds {
+            let Ok(permit) = self.slots.clone().acquire_owned().await else {
+                return;
+            };
+            let channels = self.channels.clone();
+            let clock = self.clock.clone();
+            let retry = self.retry.clone();
+            let results = self.results.clone();
+            tokio::spawn(async move {
+                let r = attempt(&channels, &d).await;
+                let result = outcome(&retry, &d, r, clock.now_ms());
+                // The finisher lives as long as the outbox.
+                let _ = results.send((result, permit));
+            });
+        }
+    }
+
+    /// Waits until nothing is in flight and every outcome is recorded.
+    pub async fn idle(&self) {
+        if let Ok(all) = self.slots.acquire_many(PARALLEL).await {
+            drop(all);
+        }
+    }
+}
+
+/// Commits outcomes in batches: whatever arrived while the previous commit ran.
+async fn finisher(
+    store: Store,
+    clock: Arc<dyn Clock>,
+    wake: Arc<Notify>,
+    mut rx: mpsc::UnboundedReceiver<(DeliveryResult, OwnedSemaphorePermit)>,
+) {
+    while let Some(first) = rx.recv().await {
+        let mut results = vec![first.0];
+        let mut permits = vec![first.1];
+        while results.len() < FINISH_BATCH {
+            match rx.try_recv() {
+                Ok((r, p)) => {
+                    results.push(r);
+                    permits.push(p);
+                }
+                Err(_) => break,
             }
-            Err(e) => (
-                DeliveryOutcome::Failed {
-                    error: e.to_string(),
+        }
+        let retry = results
+            .iter()
+            .any(|r| matches!(r.outcome, DeliveryOutcome::Retry { .. }));
+        for tries in 1.. {
+            match store.finish_deliveries(&results, clock.now_ms()).await {
+                Ok(_) => break,
+                Err(e) if tries < 5 => {
+                    tracing::warn!(error = %e, "outbox: recording outcomes failed; retrying");
+                    tokio::time::sleep(std::time::Duration::from_millis(50 << tries)).await;
+                }
+                Err(e) => {
+                    // The deliveries stay claimed until their deadline and are then sent
+                    // again (webhooks, same key) or marked "outcome unknown".
+                    tracing::error!(error = %e, n = results.len(), "outbox: outcomes not recorded");
+                    break;
+                }
+            }
+        }
+        drop(permits);
+        if retry {
+            wake.notify_one();
+        }
+    }
+}
+
+/// The outcome of one attempt as it is recorded: state, timeline line, recipient state.
+fn outcome(
+    retry: &RetryConfig,
+    d: &ClaimedDelivery,
+    r: Result<String, SendError>,
+    now: i64,
+) -> DeliveryResult {
+    let who = if d.username.is_empty() {
+        d.target.clone()
+    } else {
+        format!("{} ({})", d.username, d.target)
+    };
+    let attempt = d.attempts;
+    let (outcome, text, state) = match r {
+        Ok(detail) => (
+            DeliveryOutcome::Sent,
+            format!(
+                "Sent {} notification to {who} (attempt {attempt}, {detail})",
+                d.channel
+            ),
+            "sent",
+        ),
+        Err(SendError::Temporary(e)) if attempt < i64::from(retry.max_attempts) => {
+            let wait = backoff_ms(attempt, retry.max_backoff.as_millis(), &d.key);
+            (
+                DeliveryOutcome::Retry {
+                    at: now + wait,
+                    error: e.clone(),
                 },
                 format!(
-                    "{} notification to {who} failed for good (attempt {attempt}: {e})",
-                    d.channel
+                    "{} notification to {who} failed (attempt {attempt}: {e}); retrying in {}s",
+                    d.channel,
+                    (wait + 999) / 1000
                 ),
-                "failed",
-            ),
-        };
-        DeliveryResult {
-            id: d.id.clone(),
-            token: d.token.clone(),
-            outcome,
-            log: d.alert_id.as_ref().map(|a| EngineLog {
-                alert_id: a.clone(),
-                text,
-            }),
-            recipient: match (&d.alert_id, &d.user_id) {
-                (Some(a), Some(u)) => Some(RecipientState {
-                    alert_id: a.clone(),
-                    user_id: u.clone(),
-                    username: d.username.clone(),
-                    state: state.into(),
-                    method: d.channel.clone(),
-                }),
-                _ => None,
-            },
+                "retrying",
+            )
         }
+        Err(e) => (
+            DeliveryOutcome::Failed {
+                error: e.to_string(),
+            },
+            format!(
+                "{} notification to {who} failed for good (attempt {attempt}: {e})",
+                d.channel
+            ),
+            "failed",
+        ),
+    };
+    DeliveryResult {
+        id: d.id.clone(),
+        token: d.token.clone(),
+        outcome,
+        log: d.alert_id.as_ref().map(|a| EngineLog {
+            alert_id: a.clone(),
+            text,
+        }),
+        recipient: match (&d.alert_id, &d.user_id) {
+            (Some(a), Some(u)) => Some(RecipientState {
+                alert_id: a.clone(),
+                user_id: u.clone(),
+                username: d.username.clone(),
+                state: state.into(),
+                method: d.channel.clone(),
+            }),
+            _ => None,
+        },
     }
 }
 

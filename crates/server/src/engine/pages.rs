@@ -11,7 +11,8 @@ use klaxon_core::clock::Clock;
 use klaxon_core::escalation::AlertEvent;
 use klaxon_core::lifecycle::Alert;
 use klaxon_core::notification::{self, ContactKind, Decision, Page, Throttle};
-use klaxon_store::{ClaimedPage, EngineLog, NewDelivery, PageDone, Store};
+use super::outbox::Outbox;
+use klaxon_store::{EngineLog, Handoff, NewDelivery, PageDone, Store, UserProfile};
 use std::collections::HashMap;
 use std::sync::Arc;
 use tokio::sync::Notify;
@@ -23,8 +24,30 @@ pub struct Pager {
     pub store: Store,
     pub clock: Arc<dyn Clock>,
     pub links: LinkSigner,
-    pub outbox_wake: Arc<Notify>,
+    pub outbox: Arc<Outbox>,
 }
+
+/// A page as the notification planner needs it.
+pub struct PageRef<'a> {
+    pub escalation_id: &'a str,
+    pub step_key: &'a str,
+    pub user_id: &'a str,
+    pub username: &'a str,
+    pub paged_at: i64,
+    pub planned_to: Option<i64>,
+}
+
+/// What a page's planning produced: the notifications due, timeline lines, and when the page
+/// is due next (`None`: its rules are done).
+#[derive(Default)]
+pub struct Planned {
+    pub deliveries: Vec<NewDelivery>,
+    pub logs: Vec<EngineLog>,
+    pub due_at: Option<i64>,
+}
+
+/// Users' profiles loaded during one round (`None`: the user is gone).
+pub type Profiles = HashMap<String, Option<UserProfile>>;
 
 pub async fn run(p: Arc<Pager>, wake: Arc<Notify>, stop: tokio::sync::watch::Receiver<bool>) {
     let w = p.clone();
@@ -67,38 +90,58 @@ impl Pager {
                 .into_iter()
                 .map(|(a, e)| (a.id.clone(), (a, e)))
                 .collect();
+            let mut profiles = Profiles::new();
             let mut done = Vec::with_capacity(n);
             for c in &claimed {
-                done.push(self.page(c, alerts.get(&c.alert_id), now).await?);
+                let mut d = PageDone {
+                    id: c.id.clone(),
+                    token: c.token.clone(),
+                    planned_to: now,
+                    due_at: None,
+                    ..Default::default()
+                };
+                if let Some((alert, events)) = alerts.get(&c.alert_id) {
+                    let page = PageRef {
+                        escalation_id: &c.escalation_id,
+                        step_key: &c.step_key,
+                        user_id: &c.user_id,
+                        username: &c.username,
+                        paged_at: c.paged_at,
+                        planned_to: c.planned_to,
+                    };
+                    let p = self.plan(&page, alert, events, &mut profiles, now).await?;
+                    (d.deliveries, d.logs, d.due_at) = (p.deliveries, p.logs, p.due_at);
+                }
+                done.push(d);
             }
-            let sent = done.iter().any(|d| !d.deliveries.is_empty());
-            self.store.finish_pages(&done, now).await?;
-            if sent {
-                self.outbox_wake.notify_one();
-            }
+            let deadline = now + super::outbox::DEADLINE_MS;
+            let handoff = Handoff {
+                token: &token,
+                deadline,
+            };
+            let finished = self.store.finish_pages(&done, now, Some(handoff)).await?;
+            self.outbox.dispatch(finished.handed_off).await;
             if (n as i64) < BATCH {
                 return Ok(());
             }
         }
     }
 
-    async fn page(
+    /// Runs a page's notification rules over the window since it was last planned.
+    pub async fn plan(
         &self,
-        c: &ClaimedPage,
-        alert: Option<&(Alert, Vec<AlertEvent>)>,
+        c: &PageRef<'_>,
+        alert: &Alert,
+        events: &[AlertEvent],
+        profiles: &mut Profiles,
         now: i64,
-    ) -> anyhow::Result<PageDone> {
-        let mut d = PageDone {
-            id: c.id.clone(),
-            token: c.token.clone(),
-            planned_to: now,
-            due_at: None,
-            ..Default::default()
-        };
-        let Some((alert, events)) = alert else {
-            return Ok(d);
-        };
-        let Some(profile) = self.store.notification_profile(&c.user_id).await? else {
+    ) -> anyhow::Result<Planned> {
+        let mut d = Planned::default();
+        if !profiles.contains_key(c.user_id) {
+            let p = self.store.notification_profile(c.user_id).await?;
+            profiles.insert(c.user_id.to_string(), p);
+        }
+        let Some(Some(profile)) = profiles.get(c.user_id) else {
             d.logs.push(EngineLog {
                 alert_id: alert.id.clone(),
                 text: format!("User {} no longer exists: not notified", c.username),
@@ -107,7 +150,7 @@ impl Pager {
         };
         let history = super::escalation::history_from(alert.created_at, alert, events);
         let page = Page {
-            user: &c.user_id,
+            user: c.user_id,
             priority: alert.priority,
             tags: &alert.tags,
             paged_at: c.paged_at,
@@ -116,7 +159,7 @@ impl Pager {
         d.due_at = plan.next_due;
         if plan.due.is_empty()
             && c.planned_to.is_none()
-            && profile.profile.contacts().iter().all(|c| !c.enabled())
+            && profile.profile.contacts().iter().all(|m| !m.enabled())
         {
             d.logs.push(EngineLog {
                 alert_id: alert.id.clone(),
@@ -133,20 +176,18 @@ impl Pager {
                 n.key,
                 n.contact.id()
             );
-            let ack = self.links.url(&alert.id, LinkAction::Ack, &c.username, now);
-            let close = self
-                .links
-                .url(&alert.id, LinkAction::Close, &c.username, now);
+            let ack = self.links.url(&alert.id, LinkAction::Ack, c.username, now);
+            let close = self.links.url(&alert.id, LinkAction::Close, c.username, now);
             let voice = format!(
                 "{}/api/integrations/twilio/voice/{}",
                 self.links.base_url(),
                 self.links
-                    .token(&alert.id, LinkAction::Ack, &c.username, now)
+                    .token(&alert.id, LinkAction::Ack, c.username, now)
             );
             let alert_url = format!("{}/ui/alerts/{}", self.links.base_url(), alert.id);
             let m = MessageContext {
                 alert,
-                username: &c.username,
+                username: c.username,
                 ack_url: &ack,
                 close_url: &close,
                 alert_url: &alert_url,
@@ -182,8 +223,8 @@ impl Pager {
             d.deliveries.push(NewDelivery {
                 key,
                 alert_id: Some(alert.id.clone()),
-                user_id: Some(c.user_id.clone()),
-                username: c.username.clone(),
+                user_id: Some(c.user_id.to_string()),
+                username: c.username.to_string(),
                 contact: n.contact.id().to_string(),
                 channel: channel.to_string(),
                 target,
