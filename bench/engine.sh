@@ -3,6 +3,7 @@
 # escalation steps fire with 100,000 open alerts; on SQLite and PostgreSQL.
 #
 #   bench/engine.sh [rate] [seconds] [open-alerts] [delay-seconds]
+#   BACKENDS="sqlite postgres" (default both)
 #
 # Klaxon runs on core 0, the load generator (which is also the webhook receiver) on core 1.
 # PostgreSQL: a throw-away cluster with default durability settings, port 54358.
@@ -10,8 +11,9 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 RATE="${1:-1000}"; SECS="${2:-10}"; OPEN="${3:-100000}"; DELAY="${4:-60}"
 cd "$ROOT"
-cargo build --release -q -p klaxon -p klaxon-bench
-BIN="$ROOT/target/release/klaxon"; LOAD="$ROOT/target/release/klaxon-bench-engine"
+[ "${SKIP_BUILD:-0}" = 1 ] || cargo build --release -q -p klaxon -p klaxon-bench
+TARGET="${CARGO_TARGET_DIR:-$ROOT/target}"
+BIN="$TARGET/release/klaxon"; LOAD="$TARGET/release/klaxon-bench-engine"
 TMP=$(mktemp -d); chmod 755 "$TMP"; KEY="bench-key-0123456789"
 PORT=18490; RPORT=18491
 cleanup() {
@@ -58,9 +60,13 @@ run() { # label
 }
 
 echo "# $(date -u +%FT%TZ) $(nproc) cores; ${RATE}/s for ${SECS}s; ${OPEN} open alerts, step after ${DELAY}s"
-serve "sqlite://$TMP/bench.db"
-run "sqlite"
-stop
+BACKENDS="${BACKENDS:-sqlite postgres}"
+if [[ " $BACKENDS " == *" sqlite "* ]]; then
+  serve "sqlite://$TMP/bench.db"
+  run "sqlite"
+  stop
+fi
+[[ " $BACKENDS " == *" postgres "* ]] || exit 0
 
 PGD="$TMP/pg"; mkdir -p "$PGD"; chown postgres "$PGD"
 runuser -u postgres -- /usr/lib/postgresql/15/bin/initdb -D "$PGD/data" -A trust -U postgres >/dev/null

@@ -19,10 +19,12 @@ use std::sync::Arc;
 use tokio::sync::{mpsc, Notify, OwnedSemaphorePermit, Semaphore};
 
 const BATCH: i64 = 128;
-/// How long a claim holds a delivery before it counts as cut off.
-pub const DEADLINE_MS: i64 = 15_000;
+/// How long a claim holds a delivery before it counts as cut off: longer than a send may wait
+/// for a free slot plus the send's own timeout (10 s each), so that a delivery still in flight
+/// in this process is never taken for a dead one.
+pub const DEADLINE_MS: i64 = 30_000;
 /// Sends in flight at once.
-const PARALLEL: u32 = 64;
+const PARALLEL: u32 = 128;
 /// Outcomes recorded per transaction at most.
 const FINISH_BATCH: usize = 512;
 
