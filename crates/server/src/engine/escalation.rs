@@ -21,8 +21,7 @@ use klaxon_core::lifecycle::{Action, Actor, Alert, Responder, Status};
 use klaxon_core::routing::{AlertView, TargetKind, TeamRoutingRule};
 use klaxon_store::{
     ActionRequest, ClaimedEscalation, EngineLog, EscalationDone, Handoff, Identifier, Maintenance,
-    NewEscalation, NewPage, PolicyRecord, RecipientState, Store, WriteKind,
-    WriteOp,
+    NewEscalation, NewPage, PolicyRecord, RecipientState, Store, WriteKind, WriteOp,
 };
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -219,8 +218,17 @@ impl Escalator {
                 let mut d = match &c.policy {
                     None => self.route(c, alert, now, &mut round).await?,
                     Some(json) => {
-                        self.plan(c, json, alert, events, &maintenance, now, &mut effects, &mut round.dir)
-                            .await?
+                        self.plan(
+                            c,
+                            json,
+                            alert,
+                            events,
+                            &maintenance,
+                            now,
+                            &mut effects,
+                            &mut round.dir,
+                        )
+                        .await?
                     }
                 };
                 // The escalations just routed are planned at once: their first steps page in
@@ -238,7 +246,16 @@ impl Escalator {
                         token: String::new(),
                     };
                     let first = self
-                        .plan(&started, &e.policy, alert, events, &maintenance, now, &mut effects, &mut round.dir)
+                        .plan(
+                            &started,
+                            &e.policy,
+                            alert,
+                            events,
+                            &maintenance,
+                            now,
+                            &mut effects,
+                            &mut round.dir,
+                        )
                         .await?;
                     (e.planned_to, e.due_at) = (Some(first.planned_to), first.due_at);
                     d.pages.extend(first.pages);

@@ -109,7 +109,7 @@ impl Outbox {
             };
             let channels = self.channels.clone();
             let clock = self.clock.clone();
-            let retry = self.retry.clone();
+            let retry = self.retry;
             let results = self.results.clone();
             tokio::spawn(async move {
                 let r = attempt(&channels, &d).await;

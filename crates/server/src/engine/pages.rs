@@ -5,13 +5,13 @@
 //! throttled per contact.
 
 use super::links::{LinkAction, LinkSigner};
+use super::outbox::Outbox;
 use super::render::{self, MessageContext};
 use super::run_due_loop;
 use klaxon_core::clock::Clock;
 use klaxon_core::escalation::AlertEvent;
 use klaxon_core::lifecycle::Alert;
 use klaxon_core::notification::{self, ContactKind, Decision, Page, Throttle};
-use super::outbox::Outbox;
 use klaxon_store::{EngineLog, Handoff, NewDelivery, PageDone, Store, UserProfile};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -177,7 +177,9 @@ impl Pager {
                 n.contact.id()
             );
             let ack = self.links.url(&alert.id, LinkAction::Ack, c.username, now);
-            let close = self.links.url(&alert.id, LinkAction::Close, c.username, now);
+            let close = self
+                .links
+                .url(&alert.id, LinkAction::Close, c.username, now);
             let voice = format!(
                 "{}/api/integrations/twilio/voice/{}",
                 self.links.base_url(),
