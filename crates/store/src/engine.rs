@@ -483,9 +483,28 @@ macro_rules! engine_backend {
             }
 
             /// Releases claimed rows of `table` with their new plan, if still held by their
-            /// token; returns the ids that were.
+            /// token; returns the ids that were. PostgreSQL: one statement per chunk (a round
+            /// trip each row would cost more than the work); SQLite: a statement per row, in
+            /// process.
             async fn release_claims(tx: &mut Tx, table: &str, rows: &[(&str, &str, i64, Option<i64>)]) -> Result<std::collections::HashSet<String>> {
                 let mut held = std::collections::HashSet::new();
+                if DIALECT == Dialect::Postgres {
+                    for chunk in rows.chunks(CHUNK) {
+                        let mut qb = sqlx::QueryBuilder::<DB>::new(format!(
+                            "UPDATE {table} t SET planned_to = v.planned_to, due_at = v.due_at, lease_until = NULL, lease_owner = NULL FROM (VALUES "));
+                        let mut sep = qb.separated(", ");
+                        for (id, token, planned_to, due_at) in chunk {
+                            sep.push("(").push_bind_unseparated(*id).push_unseparated("::text, ").push_bind_unseparated(*token)
+                                .push_unseparated("::text, ").push_bind_unseparated(*planned_to).push_unseparated("::bigint, ")
+                                .push_bind_unseparated(*due_at).push_unseparated("::bigint)");
+                        }
+                        qb.push(") AS v(id, token, planned_to, due_at) WHERE t.id = v.id AND t.lease_owner = v.token RETURNING t.id");
+                        for (id,) in qb.build_query_as::<(String,)>().fetch_all(&mut **tx).await? {
+                            held.insert(id);
+                        }
+                    }
+                    return Ok(held);
+                }
                 for (id, token, planned_to, due_at) in rows {
                     let n = sqlx::query(&format!("UPDATE {table} SET planned_to = $3, due_at = $4, lease_until = NULL, lease_owner = NULL WHERE id = $1 AND lease_owner = $2"))
                         .bind(id).bind(token).bind(planned_to).bind(due_at)
@@ -639,30 +658,50 @@ macro_rules! engine_backend {
             /// Records attempts' outcomes in one transaction, each only if its delivery is still
             /// claimed by its token; returns how many were.
             pub async fn finish_deliveries(pool: &Pool, rs: &[DeliveryResult], now: i64) -> Result<usize> {
-                let mut tx = begin(pool).await?;
-                let mut logs = Vec::new();
-                let mut recipients = Vec::new();
-                let mut written = 0;
-                for r in rs {
+                let rows: Vec<(&DeliveryResult, &str, Option<i64>, &str, Option<i64>)> = rs.iter().map(|r| {
                     let (state, next, error, sent_at): (&str, Option<i64>, &str, Option<i64>) = match &r.outcome {
                         DeliveryOutcome::Sent => ("sent", None, "", Some(now)),
                         DeliveryOutcome::Retry { at, error } => ("pending", Some(*at), error.as_str(), None),
                         DeliveryOutcome::Failed { error } => ("failed", None, error.as_str(), None),
                     };
-                    let n = sqlx::query("UPDATE deliveries SET state = $3, next_attempt_at = $4, last_error = $5, sent_at = $6, deadline = NULL, lease_owner = NULL, updated_at = $7 \
-                                         WHERE id = $1 AND lease_owner = $2")
-                        .bind(&r.id).bind(&r.token).bind(state).bind(next).bind(error).bind(sent_at).bind(now)
-                        .execute(&mut *tx).await?.rows_affected();
-                    if n == 1 {
-                        written += 1;
-                        logs.extend(r.log.iter().cloned());
-                        recipients.extend(r.recipient.iter().cloned());
+                    (r, state, next, error, sent_at)
+                }).collect();
+                let mut tx = begin(pool).await?;
+                let mut held = std::collections::HashSet::new();
+                if DIALECT == Dialect::Postgres {
+                    for chunk in rows.chunks(CHUNK) {
+                        let mut qb = sqlx::QueryBuilder::<DB>::new("UPDATE deliveries d SET state = v.state, next_attempt_at = v.next, last_error = v.error, sent_at = v.sent_at, deadline = NULL, lease_owner = NULL, updated_at = ");
+                        qb.push_bind(now).push(" FROM (VALUES ");
+                        let mut sep = qb.separated(", ");
+                        for (r, state, next, error, sent_at) in chunk {
+                            sep.push("(").push_bind_unseparated(r.id.as_str()).push_unseparated("::text, ").push_bind_unseparated(r.token.as_str())
+                                .push_unseparated("::text, ").push_bind_unseparated(*state).push_unseparated("::text, ").push_bind_unseparated(*next)
+                                .push_unseparated("::bigint, ").push_bind_unseparated(*error).push_unseparated("::text, ").push_bind_unseparated(*sent_at)
+                                .push_unseparated("::bigint)");
+                        }
+                        qb.push(") AS v(id, token, state, next, error, sent_at) WHERE d.id = v.id AND d.lease_owner = v.token RETURNING d.id");
+                        for (id,) in qb.build_query_as::<(String,)>().fetch_all(&mut *tx).await? {
+                            held.insert(id);
+                        }
+                    }
+                } else {
+                    for (r, state, next, error, sent_at) in &rows {
+                        let n = sqlx::query("UPDATE deliveries SET state = $3, next_attempt_at = $4, last_error = $5, sent_at = $6, deadline = NULL, lease_owner = NULL, updated_at = $7 \
+                                             WHERE id = $1 AND lease_owner = $2")
+                            .bind(&r.id).bind(&r.token).bind(*state).bind(*next).bind(*error).bind(*sent_at).bind(now)
+                            .execute(&mut *tx).await?.rows_affected();
+                        if n == 1 {
+                            held.insert(r.id.clone());
+                        }
                     }
                 }
+                let written: Vec<&DeliveryResult> = rs.iter().filter(|r| held.contains(&r.id)).collect();
+                let logs: Vec<EngineLog> = written.iter().filter_map(|r| r.log.clone()).collect();
+                let recipients: Vec<RecipientState> = written.iter().filter_map(|r| r.recipient.clone()).collect();
                 write_logs(&mut tx, &logs, now).await?;
                 write_recipients(&mut tx, &recipients, now).await?;
                 tx.commit().await?;
-                Ok(written)
+                Ok(written.len())
             }
 
             pub async fn recent_sends(pool: &Pool, channel: &str, target: &str, since: i64) -> Result<Vec<i64>> {
