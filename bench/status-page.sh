@@ -55,7 +55,7 @@ measure() { # label
   # Warm up once (first query plans, page cache).
   curl -fs "http://127.0.0.1:$PORT/status/bench" -o "$TMP/page.html"
   curl -fs "http://127.0.0.1:$PORT/status/bench/api/v2/summary.json" -o "$TMP/summary.json"
-  echo "$label: page $(wc -c <"$TMP/page.html") bytes with $(grep -o 'class="bar"' "$TMP/page.html" | wc -l) uptime bars; summary.json $(wc -c <"$TMP/summary.json") bytes"
+  echo "$label: page $(wc -c <"$TMP/page.html") bytes with $(grep -o 'class="bar ' "$TMP/page.html" | wc -l) uptime bars; summary.json $(wc -c <"$TMP/summary.json") bytes"
   for path in /status/bench /status/bench/api/v2/summary.json; do
     rows=""
     for _ in $(seq "$RUNS"); do rows+="$(one "$path")"$'\n'; done

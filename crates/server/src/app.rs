@@ -41,6 +41,8 @@ pub struct AppState {
     pub outbox_wake: Arc<Notify>,
     /// The `notify:` section (Twilio replies are checked against its auth token).
     pub notify: Arc<klaxon_core::notify_config::NotifyConfig>,
+    /// The public status pages, rendered for a few seconds (http/statuspage/cache.rs).
+    pub status_pages: Arc<crate::http::statuspage::cache::PageCache>,
 }
 
 /// A running Klaxon: the HTTP server and its workers.
@@ -198,6 +200,7 @@ impl App {
             escalation_wake: escalation_wake.clone(),
             pages_wake: Arc::new(Notify::new()),
             outbox_wake: Arc::new(Notify::new()),
+            status_pages: Default::default(),
             notify: notify.clone(),
         };
         store.set_status_notifier(crate::status::subscribers::notifier(

@@ -89,6 +89,8 @@ pub struct Store {
     pub(crate) writer: Db,
     /// Turns status-page incident updates into subscriber deliveries (status.rs).
     pub(crate) status_notifier: std::sync::Arc<std::sync::OnceLock<StatusNotifier>>,
+    /// Bumped by every status-page write (status.rs): caches of rendered pages compare it.
+    pub(crate) status_gen: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 /// Runs `$body` with `$m` bound to the backend module (`sql::sqlite` or `sql::postgres`) and
@@ -143,6 +145,7 @@ impl Store {
                 db: Db::Postgres(pool.clone()),
                 writer: Db::Postgres(pool),
                 status_notifier: Default::default(),
+                status_gen: Default::default(),
             })
         } else if url.starts_with("sqlite:") {
             // WAL lets readers run beside the one writer; synchronous=FULL makes every commit
@@ -191,6 +194,7 @@ impl Store {
                 db: Db::Sqlite(pool),
                 writer: Db::Sqlite(writer),
                 status_notifier: Default::default(),
+                status_gen: Default::default(),
             })
         } else {
             Err(StoreError::Invalid(format!(

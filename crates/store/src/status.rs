@@ -1004,6 +1004,17 @@ status_backend!(sqlite, sqlx::Sqlite, Dialect::Sqlite);
 status_backend!(postgres, sqlx::Postgres, Dialect::Postgres);
 
 impl Store {
+    /// Counts status-page writes made through this store (pages, components, history,
+    /// incidents): a cache of what a page shows is current while this has not moved.
+    pub fn status_generation(&self) -> u64 {
+        self.status_gen.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    fn status_changed(&self) {
+        self.status_gen
+            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+    }
+
     /// Installs what turns incident updates into subscriber deliveries (once per store; later
     /// calls are ignored). Without it, incident updates notify nobody.
     pub fn set_status_notifier(&self, n: StatusNotifier) {
@@ -1014,7 +1025,9 @@ impl Store {
     /// by name); objects created through the API are left alone.
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn apply_status_pages(&self, pages: &[PageDecl], now: i64) -> Result<()> {
-        on_backend!(self, m, pool => m::apply_pages(pool, pages, now).await)
+        let r = on_backend!(self, m, pool => m::apply_pages(pool, pages, now).await);
+        self.status_changed();
+        r
     }
 
     pub async fn status_pages(&self) -> Result<Vec<StatusPage>> {
@@ -1036,7 +1049,9 @@ impl Store {
         branding: Option<&str>,
         now: i64,
     ) -> Result<bool> {
-        on_backend!(self, m, pool => m::update_page(pool, id, name, branding, now).await)
+        let r = on_backend!(self, m, pool => m::update_page(pool, id, name, branding, now).await);
+        self.status_changed();
+        r
     }
 
     /// Groups first, then components, each by position.
@@ -1053,7 +1068,10 @@ impl Store {
         f: &ComponentFields,
         now: i64,
     ) -> Result<StatusComponent> {
-        on_backend!(self, m, pool => m::create_component(pool, page, is_group, f, now).await)
+        let r =
+            on_backend!(self, m, pool => m::create_component(pool, page, is_group, f, now).await);
+        self.status_changed();
+        r
     }
 
     /// `None` when the page has no such component (or group, per `is_group`). A status change
@@ -1067,7 +1085,9 @@ impl Store {
         f: &ComponentFields,
         now: i64,
     ) -> Result<Option<StatusComponent>> {
-        on_backend!(self, m, pool => m::update_component(pool, page, id, is_group, f, now).await)
+        let r = on_backend!(self, m, pool => m::update_component(pool, page, id, is_group, f, now).await);
+        self.status_changed();
+        r
     }
 
     pub async fn delete_status_component(
@@ -1076,7 +1096,9 @@ impl Store {
         id: &str,
         is_group: bool,
     ) -> Result<bool> {
-        on_backend!(self, m, pool => m::delete_component(pool, page, id, is_group).await)
+        let r = on_backend!(self, m, pool => m::delete_component(pool, page, id, is_group).await);
+        self.status_changed();
+        r
     }
 
     /// `(component, at, status)` for the page's components from `since` on, each component's
@@ -1097,13 +1119,17 @@ impl Store {
         at: i64,
         status: &str,
     ) -> Result<()> {
-        on_backend!(self, m, pool => m::record_history(pool, component, at, status).await)
+        let r = on_backend!(self, m, pool => m::record_history(pool, component, at, status).await);
+        self.status_changed();
+        r
     }
 
     /// Bulk-inserts status history `(component, at, status)` in one transaction (imports and
     /// benchmarks).
     pub async fn import_status_history(&self, rows: &[(String, i64, String)]) -> Result<()> {
-        on_backend!(self, m, pool => m::import_history(pool, rows).await)
+        let r = on_backend!(self, m, pool => m::import_history(pool, rows).await);
+        self.status_changed();
+        r
     }
 
     /// Bulk-inserts stored results of a health check in one transaction (imports, benchmarks).
@@ -1138,8 +1164,9 @@ impl Store {
         now: i64,
     ) -> Result<String> {
         let n = self.status_notifier.get();
-        let (id, enqueued) =
-            on_backend!(self, m, pool => m::create_incident(pool, page, w, now, n).await)?;
+        let r = on_backend!(self, m, pool => m::create_incident(pool, page, w, now, n).await);
+        self.status_changed();
+        let (id, enqueued) = r?;
         if let (Some(n), true) = (n, enqueued > 0) {
             (n.enqueued)();
         }
@@ -1157,8 +1184,9 @@ impl Store {
         now: i64,
     ) -> Result<Option<()>> {
         let n = self.status_notifier.get();
-        let done =
-            on_backend!(self, m, pool => m::update_incident(pool, page, id, w, now, n).await)?;
+        let r = on_backend!(self, m, pool => m::update_incident(pool, page, id, w, now, n).await);
+        self.status_changed();
+        let done = r?;
         if let (Some(n), Some(1..)) = (n, done) {
             (n.enqueued)();
         }
@@ -1176,11 +1204,15 @@ impl Store {
         deliver: Option<bool>,
         now: i64,
     ) -> Result<bool> {
-        on_backend!(self, m, pool => m::edit_update(pool, page, incident, update, body, display_at, deliver, now).await)
+        let r = on_backend!(self, m, pool => m::edit_update(pool, page, incident, update, body, display_at, deliver, now).await);
+        self.status_changed();
+        r
     }
 
     pub async fn delete_status_incident(&self, page: &str, id: &str) -> Result<bool> {
-        on_backend!(self, m, pool => m::delete_incident(pool, page, id).await)
+        let r = on_backend!(self, m, pool => m::delete_incident(pool, page, id).await);
+        self.status_changed();
+        r
     }
 
     /// The earliest maintenance transition due, if any.

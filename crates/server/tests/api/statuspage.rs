@@ -839,3 +839,97 @@ health_checks:
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
+
+/// The public page is rendered once for a few seconds (test clock), and any status-page write
+/// shows at once. Each day's bar is one element with a colour class and the day's title.
+#[tokio::test]
+async fn the_public_page_is_cached_for_seconds_and_writes_show_at_once() {
+    for backend in backends() {
+        let app = TestApp::spawn_with(backend, &config(PAGE), None).await;
+        let comps = get(&app, "/v1/pages/acme/components").await;
+        let id = |name: &str| find(&comps, name)["id"].as_str().unwrap().to_string();
+        let (api, website) = (id("API"), id("Website"));
+        let patch = |id: String, status: &'static str| {
+            let app = &app;
+            async move {
+                let (s, v) = sp(
+                    app,
+                    "PATCH",
+                    &format!("/v1/pages/acme/components/{id}"),
+                    Some(ADMIN_KEY),
+                    Some(json!({"component": {"status": status}})),
+                )
+                .await;
+                assert_eq!(s, 200, "{v}");
+            }
+        };
+        let page = || async {
+            let r = app
+                .http
+                .get(format!("{}/status/acme", app.root()))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 200);
+            r.text().await.unwrap()
+        };
+        // Today's bar of a component: (class, title).
+        let today = |html: &str, component: &str| {
+            let block = &html[html
+                .find(&format!("data-component=\"{component}\""))
+                .unwrap()..];
+            let block = &block[..block.find("class=\"legend\"").unwrap()];
+            let bar = &block[block.rfind("<i class=\"").unwrap()..];
+            let attr = |name: &str| {
+                let at = bar.find(&format!("{name}=\"")).unwrap() + name.len() + 2;
+                bar[at..at + bar[at..].find('"').unwrap()].to_string()
+            };
+            assert!(!bar[..bar.find('>').unwrap()].contains("style="), "{bar}");
+            (attr("class"), attr("title"))
+        };
+        app.clock.advance(Duration::from_secs(6 * 3_600));
+        patch(api.clone(), "major_outage").await;
+        app.clock.advance(Duration::from_secs(58));
+        let first = page().await;
+        let (class, title) = today(&first, &api);
+        assert_eq!(class, "bar mo");
+        assert!(title.contains("major outage 0 min"), "{title}");
+        assert_eq!(
+            first.matches("<i class=\"bar ").count(),
+            2 * 90,
+            "90 bars per component"
+        );
+        // 4 s later (62 s into the outage): the same rendering.
+        app.clock.advance(Duration::from_secs(4));
+        assert_eq!(page().await, first);
+        // 6 s after the rendering: computed again.
+        app.clock.advance(Duration::from_secs(2));
+        let (_, title) = today(&page().await, &api);
+        assert!(title.contains("major outage 1 min"), "{title}");
+        // A write shows at once (1 s later, well inside the 5 s a rendering serves).
+        patch(website.clone(), "partial_outage").await;
+        app.clock.advance(Duration::from_secs(1));
+        let after = page().await;
+        assert!(
+            after.contains(&format!(
+                "data-component=\"{website}\" data-status=\"partial_outage\""
+            )),
+            "the component's new status"
+        );
+        assert_eq!(today(&after, &website).0, "bar po");
+        // Another host gets its own rendering (the links carry the host).
+        let other = app
+            .http
+            .get(format!("{}/status/acme", app.root()))
+            .header("Host", "status.example.test")
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(other.contains("http://status.example.test/status/acme/feed.atom"));
+        assert!(!after.contains("status.example.test"));
+        app.stop().await;
+    }
+}

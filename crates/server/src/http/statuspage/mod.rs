@@ -3,6 +3,7 @@
 
 /// The Statuspage REST API v1.
 pub mod api;
+pub mod cache;
 /// Statuspage's error shape.
 pub mod error;
 /// Request bodies and their checks.

@@ -266,6 +266,18 @@ fn status_colour(s: &str) -> &'static str {
     }
 }
 
+/// The uptime bar's class for a day's worst status (colours in [`css`]).
+fn bar_class(s: Option<&str>) -> &'static str {
+    match s {
+        Some("operational") => "bar ok",
+        Some("degraded_performance") => "bar dg",
+        Some("partial_outage") => "bar po",
+        Some("major_outage") => "bar mo",
+        Some("under_maintenance") => "bar mt",
+        _ => "bar nd",
+    }
+}
+
 fn component_label(s: &str) -> &'static str {
     s.parse::<ComponentStatus>()
         .map_or("Unknown", ComponentStatus::label)
@@ -306,7 +318,8 @@ section{{margin-bottom:28px}}h2{{font-size:1.1rem;border-bottom:1px solid #e3e8e
 .component{{border:1px solid #e3e8ee;border-radius:6px;padding:12px 16px;margin-bottom:10px}}\
 .crow{{display:flex;justify-content:space-between;gap:8px;flex-wrap:wrap}}.cname{{font-weight:600}}\
 .group>.cname{{font-size:1.05rem}}.members{{margin-top:10px}}.members .component{{margin-bottom:8px}}\
-.bars{{display:flex;gap:1px;height:34px;margin:10px 0 4px}}.bar{{flex:1;min-width:1px;border-radius:1px}}\
+.bars{{display:flex;gap:1px;height:34px;margin:10px 0 4px}}.bar{{flex:1;min-width:1px;border-radius:1px;background:#b3bac5}}\
+.ok{{background:#2fcc66}}.dg{{background:#f1c40f}}.po{{background:#e67e22}}.mo{{background:#e74c3c}}.mt{{background:#3498db}}\
 .legend{{display:flex;justify-content:space-between;color:#6b7785;font-size:.8rem}}\
 form{{display:flex;gap:8px;flex-wrap:wrap}}input[type=email],input[type=url]{{flex:1;min-width:200px;padding:8px;border:1px solid #c7d0d9;border-radius:4px}}\
 button{{background:var(--accent);color:#fff;border:0;border-radius:4px;padding:8px 14px}}footer{{color:#6b7785;font-size:.85rem;padding:20px 0}}\
@@ -424,8 +437,7 @@ fn component_block(view: &View, c: &StatusComponent, days: &HashMap<&str, Vec<Da
                 div.bars role="img" aria-label=(format!("{} uptime over the last {UPTIME_DAYS} days", c.name)) {
                     @for d in days {
                         @let inc = day_incidents(view, &c.id, d);
-                        div.bar data-day=(format_iso(d.start)[..10].to_string())
-                            style=(format!("background:{}", d.worst().map_or("#b3bac5", |w| status_colour(w.as_str()))))
+                        i class=(bar_class(d.worst().map(|w| w.as_str()))) data-day=(&format_iso(d.start)[..10])
                             title=(bar_title(d, &inc)) {}
                     }
                 }
@@ -473,10 +485,44 @@ fn html_response(m: Markup) -> Response {
 }
 
 async fn page_html(State(s): State<AppState>, h: HeaderMap, page: PageId) -> Response {
+    let base = base_url(&s, &h);
+    let cached = |s: &AppState| {
+        s.status_pages.get(
+            &page.0,
+            &base,
+            s.store.status_generation(),
+            s.clock.now_ms(),
+        )
+    };
+    if let Some(body) = cached(&s) {
+        return html_body(body);
+    }
+    let _one = s.status_pages.render.lock().await;
+    if let Some(body) = cached(&s) {
+        return html_body(body);
+    }
+    // Read the counter before the data: a write during the render leaves the entry stale.
+    let generation = s.store.status_generation();
     match render_page(&s, &h, &page).await {
-        Ok(r) => r,
+        Ok(m) => {
+            let body = axum::body::Bytes::from(m.into_string());
+            s.status_pages
+                .put(&page.0, &base, generation, s.clock.now_ms(), body.clone());
+            html_body(body)
+        }
         Err(e) => error_html(e),
     }
+}
+
+fn html_body(body: axum::body::Bytes) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=10"),
+        ],
+        body,
+    )
+        .into_response()
 }
 
 fn error_html(e: SpError) -> Response {
@@ -492,7 +538,7 @@ fn error_html(e: SpError) -> Response {
         .into_response()
 }
 
-async fn render_page(s: &AppState, h: &HeaderMap, page: &PageId) -> SpResult<Response> {
+async fn render_page(s: &AppState, h: &HeaderMap, page: &PageId) -> SpResult<Markup> {
     let v = view(s, h, page).await?;
     let days_owned = uptime_days(s, &v).await?;
     let days: HashMap<&str, Vec<Day>> = days_owned
@@ -577,7 +623,7 @@ async fn render_page(s: &AppState, h: &HeaderMap, page: &PageId) -> SpResult<Res
             p.muted { "Or follow the " a href=(format!("{}/status/{}/feed.atom", v.base, v.page.id)) { "Atom feed" } "." }
         }
     };
-    Ok(html_response(layout(&v, &title, body)))
+    Ok(layout(&v, &title, body))
 }
 
 async fn incident_html(
