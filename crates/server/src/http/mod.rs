@@ -11,6 +11,7 @@ pub mod alertmanager_webhook;
 pub mod auth;
 /// Liveness, readiness and Prometheus metrics.
 pub mod health;
+pub mod hook;
 /// What the PagerDuty and webhook surfaces share: write ops for an integration, bounded details.
 pub mod ingest;
 /// The OpsGenie REST API (`/v2/alerts`, …), optionally under a path prefix.

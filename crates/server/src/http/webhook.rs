@@ -12,7 +12,7 @@
 //! requires (nothing is written); 401 without a valid key; 5xx when the write failed.
 
 use crate::app::AppState;
-use crate::http::auth::{authenticate, key_from_request};
+use crate::http::hook::{self, HookError};
 use crate::http::ingest::{self, Details, RequestIds};
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -35,81 +35,13 @@ pub fn router() -> Router<AppState> {
         .route("/api/integrations/webhook/", post(receive))
 }
 
-/// Errors as `{"status": "error", "message": …}`.
-#[derive(Debug)]
-pub enum HookError {
-    Unauthorized,
-    Malformed(String),
-    TooLarge,
-    Unavailable,
-    Internal,
-}
-
-impl IntoResponse for HookError {
-    fn into_response(self) -> Response {
-        let (status, message) = match self {
-            HookError::Unauthorized => (
-                StatusCode::UNAUTHORIZED,
-                "Could not authenticate: give a Klaxon integration key as 'Authorization: Bearer <key>', \
-                 'Authorization: GenieKey <key>', Basic auth with the key as password, or ?apiKey=<key>"
-                    .to_string(),
-            ),
-            HookError::Malformed(m) => (StatusCode::BAD_REQUEST, m),
-            HookError::TooLarge => (
-                StatusCode::PAYLOAD_TOO_LARGE,
-                format!(
-                    "Request body is too large (limit {} bytes)",
-                    crate::http::MAX_BODY
-                ),
-            ),
-            HookError::Unavailable => (
-                StatusCode::SERVICE_UNAVAILABLE,
-                "The request could not be committed; it was not applied. Retry later.".to_string(),
-            ),
-            HookError::Internal => (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "Internal server error; the request was not applied. Retry later.".to_string(),
-            ),
-        };
-        (
-            status,
-            axum::Json(json!({"status": "error", "message": message})),
-        )
-            .into_response()
-    }
-}
-
-impl From<klaxon_store::StoreError> for HookError {
-    fn from(e: klaxon_store::StoreError) -> Self {
-        tracing::error!(error = %e, "storage error");
-        HookError::Internal
-    }
-}
-
-impl From<crate::engine::writer::WriteError> for HookError {
-    fn from(e: crate::engine::writer::WriteError) -> Self {
-        tracing::error!(error = %e, "write error");
-        HookError::Unavailable
-    }
-}
-
 pub async fn receive(
     State(state): State<AppState>,
     parts: Parts,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, HookError> {
     let started = std::time::Instant::now();
-    let key = key_from_request(&parts).ok_or(HookError::Unauthorized)?;
-    let integration = authenticate(&state, &key)
-        .await?
-        .ok_or(HookError::Unauthorized)?;
-    let bytes = body.map_err(|r| {
-        if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            HookError::TooLarge
-        } else {
-            HookError::Malformed(format!("Could not read request body: {r}"))
-        }
-    })?;
+    let (integration, bytes) = hook::authenticated_body(&state, &parts, body).await?;
     let value: Value = serde_json::from_slice(&bytes)
         .map_err(|e| HookError::Malformed(format!("Request body is not valid JSON: {e}")))?;
     let mapping = state.mappings.get(&integration.name);

@@ -254,7 +254,7 @@ async fn keys_come_the_ways_alertmanager_sends_them() {
         assert_eq!(by_alias(&app, &alias(GROUP)).await["count"], 4);
 
         let unauthorized = json!({"status": "error", "message":
-            "Could not authenticate: give a Klaxon integration key as 'Authorization: Bearer <key>' (Alertmanager: http_config.authorization.credentials)"});
+            "Could not authenticate: give a Klaxon integration key as 'Authorization: Bearer <key>' (Alertmanager: http_config.authorization.credentials), 'Authorization: GenieKey <key>', Basic auth with the key as password, or ?apiKey=<key>"});
         for auth in [None, Some("Bearer wrong-key-123".to_string())] {
             assert_eq!(
                 post(&app, auth, "", &body).await,

@@ -14,7 +14,7 @@ mod payload;
 pub use payload::{GroupAlert, GroupStatus, Notification};
 
 use crate::app::AppState;
-use crate::http::auth::{authenticate, key_from_request};
+use crate::http::hook::{self, HookError};
 use crate::http::ingest::{self, RequestIds};
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -38,89 +38,15 @@ pub fn router() -> Router<AppState> {
         .route("/api/integrations/alertmanager/", post(receive))
 }
 
-/// Errors as `{"status": "error", "message": …}`.
-#[derive(Debug, thiserror::Error)]
-pub enum WebhookError {
-    #[error("no valid integration key")]
-    Unauthorized,
-    #[error("{0}")]
-    Malformed(String),
-    #[error("request body too large")]
-    TooLarge,
-    #[error("the notification could not be committed")]
-    Unavailable,
-    #[error("internal error")]
-    Internal,
-}
-
-impl IntoResponse for WebhookError {
-    fn into_response(self) -> Response {
-        let (status, message) = match self {
-            WebhookError::Unauthorized => (
-                StatusCode::UNAUTHORIZED,
-                "Could not authenticate: give a Klaxon integration key as 'Authorization: Bearer <key>' \
-                 (Alertmanager: http_config.authorization.credentials)"
-                    .to_string(),
-            ),
-            WebhookError::Malformed(m) => (StatusCode::BAD_REQUEST, m),
-            WebhookError::TooLarge => (
-                StatusCode::PAYLOAD_TOO_LARGE,
-                format!(
-                    "Request body is too large (limit {} bytes); lower max_alerts in webhook_configs",
-                    crate::http::MAX_BODY
-                ),
-            ),
-            WebhookError::Unavailable => (
-                StatusCode::SERVICE_UNAVAILABLE,
-                "The notification could not be committed; it was not applied. Retry later."
-                    .to_string(),
-            ),
-            WebhookError::Internal => (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "Internal server error; the notification was not applied. Retry later.".to_string(),
-            ),
-        };
-        (
-            status,
-            axum::Json(json!({"status": "error", "message": message})),
-        )
-            .into_response()
-    }
-}
-
-impl From<klaxon_store::StoreError> for WebhookError {
-    fn from(e: klaxon_store::StoreError) -> Self {
-        tracing::error!(error = %e, "storage error");
-        WebhookError::Internal
-    }
-}
-
-impl From<crate::engine::writer::WriteError> for WebhookError {
-    fn from(e: crate::engine::writer::WriteError) -> Self {
-        tracing::error!(error = %e, "write error");
-        WebhookError::Unavailable
-    }
-}
-
 /// Receive one notification: open, update or close the group's alert.
 pub async fn receive(
     State(state): State<AppState>,
     parts: Parts,
     body: Result<Bytes, BytesRejection>,
-) -> Result<Response, WebhookError> {
+) -> Result<Response, HookError> {
     let started = std::time::Instant::now();
-    let key = key_from_request(&parts).ok_or(WebhookError::Unauthorized)?;
-    let integration = authenticate(&state, &key)
-        .await?
-        .ok_or(WebhookError::Unauthorized)?;
-    let bytes = body.map_err(|r| {
-        if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            WebhookError::TooLarge
-        } else {
-            WebhookError::Malformed(format!("Could not read request body: {r}"))
-        }
-    })?;
-    let n = Notification::parse(&bytes).map_err(WebhookError::Malformed)?;
+    let (integration, bytes) = hook::authenticated_body(&state, &parts, body).await?;
+    let n = Notification::parse(&bytes).map_err(HookError::Malformed)?;
     let source = if n.external_url.trim().is_empty() {
         parts
             .extensions
@@ -213,12 +139,12 @@ impl Writes<'_> {
         )
     }
 
-    async fn write(&mut self, kind: WriteKind) -> Result<Outcome, WebhookError> {
+    async fn write(&mut self, kind: WriteKind) -> Result<Outcome, HookError> {
         let op = self.op(kind);
         Ok(self.state.writer.write(op).await?)
     }
 
-    async fn act(&mut self, target: Identifier, action: Action) -> Result<Outcome, WebhookError> {
+    async fn act(&mut self, target: Identifier, action: Action) -> Result<Outcome, HookError> {
         self.write(WriteKind::Act {
             target,
             action: ActionRequest::Ready(action),
@@ -238,7 +164,7 @@ impl Writes<'_> {
         alert_id: &str,
         group: &GroupAlert,
         label_names: &BTreeSet<&String>,
-    ) -> Result<(), WebhookError> {
+    ) -> Result<(), HookError> {
         let Some(current) = self
             .state
             .store
