@@ -80,14 +80,6 @@ pub struct Handoff<'a> {
     pub deadline: i64,
 }
 
-/// What a finish wrote: how many claimed rows were still held by their token, and the
-/// deliveries handed to the caller's outbox.
-#[derive(Debug, Default)]
-pub struct Finished {
-    pub written: usize,
-    pub handed_off: Vec<ClaimedDelivery>,
-}
-
 /// A line on the alert's timeline written by the engine.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EngineLog {
@@ -482,45 +474,57 @@ macro_rules! engine_backend {
                 Ok(claimed)
             }
 
-            /// Releases claimed rows of `table` with their new plan, if still held by their
-            /// token; returns the ids that were. PostgreSQL: one statement per chunk (a round
-            /// trip each row would cost more than the work); SQLite: a statement per row, in
-            /// process.
-            async fn release_claims(tx: &mut Tx, table: &str, rows: &[(&str, &str, i64, Option<i64>)]) -> Result<std::collections::HashSet<String>> {
+            /// Updates rows of `table` from a list of values, only where the row is still
+            /// claimed by the row's token: one statement per chunk on both backends
+            /// (`WITH v(...) AS (VALUES ...) UPDATE ... FROM v`), not a statement per row.
+            /// `row` pushes one row's values after the id and token, each wrapped in a CAST
+            /// so that PostgreSQL knows their types; returns the ids updated.
+            async fn update_claimed<T>(
+                tx: &mut Tx, table: &str, columns: &[&str], set: &str, rows: &[T],
+                key: impl Fn(&T) -> (&str, &str),
+                row: impl Fn(&mut sqlx::query_builder::Separated<'_, '_, DB, &'static str>, &T),
+            ) -> Result<std::collections::HashSet<String>> {
                 let mut held = std::collections::HashSet::new();
-                if DIALECT == Dialect::Postgres {
-                    for chunk in rows.chunks(CHUNK) {
-                        let mut qb = sqlx::QueryBuilder::<DB>::new(format!(
-                            "UPDATE {table} t SET planned_to = v.planned_to, due_at = v.due_at, lease_until = NULL, lease_owner = NULL FROM (VALUES "));
+                for chunk in rows.chunks(CHUNK) {
+                    let mut qb = sqlx::QueryBuilder::<DB>::new(format!("WITH v(v_id, v_token, {}) AS (VALUES ", columns.join(", ")));
+                    for (n, r) in chunk.iter().enumerate() {
+                        let (id, token) = key(r);
+                        qb.push(if n == 0 { "(" } else { ", (" });
                         let mut sep = qb.separated(", ");
-                        for (id, token, planned_to, due_at) in chunk {
-                            sep.push("(").push_bind_unseparated(*id).push_unseparated("::text, ").push_bind_unseparated(*token)
-                                .push_unseparated("::text, ").push_bind_unseparated(*planned_to).push_unseparated("::bigint, ")
-                                .push_bind_unseparated(*due_at).push_unseparated("::bigint)");
-                        }
-                        qb.push(") AS v(id, token, planned_to, due_at) WHERE t.id = v.id AND t.lease_owner = v.token RETURNING t.id");
-                        for (id,) in qb.build_query_as::<(String,)>().fetch_all(&mut **tx).await? {
-                            held.insert(id);
-                        }
+                        sep.push("CAST(").push_bind_unseparated(id.to_string()).push_unseparated(" AS TEXT)");
+                        sep.push("CAST(").push_bind_unseparated(token.to_string()).push_unseparated(" AS TEXT)");
+                        row(&mut sep, r);
+                        qb.push(")");
                     }
-                    return Ok(held);
-                }
-                for (id, token, planned_to, due_at) in rows {
-                    let n = sqlx::query(&format!("UPDATE {table} SET planned_to = $3, due_at = $4, lease_until = NULL, lease_owner = NULL WHERE id = $1 AND lease_owner = $2"))
-                        .bind(id).bind(token).bind(planned_to).bind(due_at)
-                        .execute(&mut **tx).await?.rows_affected();
-                    if n > 0 {
-                        held.insert(id.to_string());
+                    qb.push(format!(") UPDATE {table} SET {set} FROM v WHERE {table}.id = v.v_id AND {table}.lease_owner = v.v_token RETURNING id"));
+                    for (id,) in qb.build_query_as::<(String,)>().fetch_all(&mut **tx).await? {
+                        held.insert(id);
                     }
                 }
                 Ok(held)
+            }
+
+            fn cast<'a, T>(sep: &mut sqlx::query_builder::Separated<'_, 'a, DB, &'static str>, v: T, ty: &str)
+            where
+                T: 'a + sqlx::Encode<'a, DB> + sqlx::Type<DB> + Send,
+            {
+                sep.push("CAST(").push_bind_unseparated(v).push_unseparated(format!(" AS {ty})"));
+            }
+
+            /// Releases claimed rows of `table` with their new plan, if still held by their
+            /// token; returns the ids that were.
+            async fn release_claims(tx: &mut Tx, table: &str, rows: &[(&str, &str, i64, Option<i64>)]) -> Result<std::collections::HashSet<String>> {
+                update_claimed(tx, table, &["v_planned", "v_due"],
+                    "planned_to = v.v_planned, due_at = v.v_due, lease_until = NULL, lease_owner = NULL",
+                    rows, |r| (r.0, r.1),
+                    |sep, r| { cast(sep, r.2, "BIGINT"); cast(sep, r.3, "BIGINT"); }).await
             }
 
             /// Writes the results whose rows are still claimed by their token, in one
             /// transaction: the rows' new plans, the escalations they started, the pages of
             /// their due steps with those pages' first deliveries, timeline lines and
             /// recipient states.
-            pub async fn finish_escalations(pool: &Pool, done: &[EscalationDone], now: i64, handoff: Option<Handoff<'_>>) -> Result<Finished> {
+            pub async fn finish_escalations(pool: &Pool, done: &[EscalationDone], now: i64, handoff: Option<Handoff<'_>>) -> Result<Vec<ClaimedDelivery>> {
                 let mut tx = begin(pool).await?;
                 let rows: Vec<_> = done.iter().map(|d| (d.id.as_str(), d.token.as_str(), d.planned_to, d.due_at)).collect();
                 let held = release_claims(&mut tx, "alert_escalations", &rows).await?;
@@ -546,7 +550,7 @@ macro_rules! engine_backend {
                 let rs: Vec<RecipientState> = done.iter().flat_map(|d| d.recipients.iter().cloned()).collect();
                 write_recipients(&mut tx, &rs, now).await?;
                 tx.commit().await?;
-                Ok(Finished { written: held.len(), handed_off })
+                Ok(handed_off)
             }
 
             pub async fn next_due(pool: &Pool, table: &str, column: &str) -> Result<Option<i64>> {
@@ -598,7 +602,7 @@ macro_rules! engine_backend {
                 }).collect())
             }
 
-            pub async fn finish_pages(pool: &Pool, done: &[PageDone], now: i64, handoff: Option<Handoff<'_>>) -> Result<Finished> {
+            pub async fn finish_pages(pool: &Pool, done: &[PageDone], now: i64, handoff: Option<Handoff<'_>>) -> Result<Vec<ClaimedDelivery>> {
                 let mut tx = begin(pool).await?;
                 let rows: Vec<_> = done.iter().map(|d| (d.id.as_str(), d.token.as_str(), d.planned_to, d.due_at)).collect();
                 let held = release_claims(&mut tx, "alert_pages", &rows).await?;
@@ -610,7 +614,7 @@ macro_rules! engine_backend {
                 let rs: Vec<RecipientState> = done.iter().flat_map(|d| d.recipients.iter().cloned()).collect();
                 write_recipients(&mut tx, &rs, now).await?;
                 tx.commit().await?;
-                Ok(Finished { written: held.len(), handed_off })
+                Ok(handed_off)
             }
 
             // ---------------- outbox ----------------
@@ -667,34 +671,15 @@ macro_rules! engine_backend {
                     (r, state, next, error, sent_at)
                 }).collect();
                 let mut tx = begin(pool).await?;
-                let mut held = std::collections::HashSet::new();
-                if DIALECT == Dialect::Postgres {
-                    for chunk in rows.chunks(CHUNK) {
-                        let mut qb = sqlx::QueryBuilder::<DB>::new("UPDATE deliveries d SET state = v.state, next_attempt_at = v.next, last_error = v.error, sent_at = v.sent_at, deadline = NULL, lease_owner = NULL, updated_at = ");
-                        qb.push_bind(now).push(" FROM (VALUES ");
-                        let mut sep = qb.separated(", ");
-                        for (r, state, next, error, sent_at) in chunk {
-                            sep.push("(").push_bind_unseparated(r.id.as_str()).push_unseparated("::text, ").push_bind_unseparated(r.token.as_str())
-                                .push_unseparated("::text, ").push_bind_unseparated(*state).push_unseparated("::text, ").push_bind_unseparated(*next)
-                                .push_unseparated("::bigint, ").push_bind_unseparated(*error).push_unseparated("::text, ").push_bind_unseparated(*sent_at)
-                                .push_unseparated("::bigint)");
-                        }
-                        qb.push(") AS v(id, token, state, next, error, sent_at) WHERE d.id = v.id AND d.lease_owner = v.token RETURNING d.id");
-                        for (id,) in qb.build_query_as::<(String,)>().fetch_all(&mut *tx).await? {
-                            held.insert(id);
-                        }
-                    }
-                } else {
-                    for (r, state, next, error, sent_at) in &rows {
-                        let n = sqlx::query("UPDATE deliveries SET state = $3, next_attempt_at = $4, last_error = $5, sent_at = $6, deadline = NULL, lease_owner = NULL, updated_at = $7 \
-                                             WHERE id = $1 AND lease_owner = $2")
-                            .bind(&r.id).bind(&r.token).bind(*state).bind(*next).bind(*error).bind(*sent_at).bind(now)
-                            .execute(&mut *tx).await?.rows_affected();
-                        if n == 1 {
-                            held.insert(r.id.clone());
-                        }
-                    }
-                }
+                let set = format!("state = v.v_state, next_attempt_at = v.v_next, last_error = v.v_error, sent_at = v.v_sent, deadline = NULL, lease_owner = NULL, updated_at = {now}");
+                let held = update_claimed(&mut tx, "deliveries", &["v_state", "v_next", "v_error", "v_sent"], &set,
+                    &rows, |r| (r.0.id.as_str(), r.0.token.as_str()),
+                    |sep, r| {
+                        cast(sep, r.1.to_string(), "TEXT");
+                        cast(sep, r.2, "BIGINT");
+                        cast(sep, r.3.to_string(), "TEXT");
+                        cast(sep, r.4, "BIGINT");
+                    }).await?;
                 let written: Vec<&DeliveryResult> = rs.iter().filter(|r| held.contains(&r.id)).collect();
                 let logs: Vec<EngineLog> = written.iter().filter_map(|r| r.log.clone()).collect();
                 let recipients: Vec<RecipientState> = written.iter().filter_map(|r| r.recipient.clone()).collect();
@@ -848,7 +833,7 @@ impl Store {
         done: &[EscalationDone],
         now: i64,
         handoff: Option<Handoff<'_>>,
-    ) -> Result<Finished> {
+    ) -> Result<Vec<ClaimedDelivery>> {
         on_writer!(self, m, pool => m::finish_escalations(pool, done, now, handoff).await)
     }
 
@@ -877,7 +862,7 @@ impl Store {
         done: &[PageDone],
         now: i64,
         handoff: Option<Handoff<'_>>,
-    ) -> Result<Finished> {
+    ) -> Result<Vec<ClaimedDelivery>> {
         on_writer!(self, m, pool => m::finish_pages(pool, done, now, handoff).await)
     }
 
@@ -900,11 +885,6 @@ impl Store {
         limit: i64,
     ) -> Result<Vec<ClaimedDelivery>> {
         on_writer!(self, m, pool => m::claim_deliveries(pool, now, deadline, token, limit).await)
-    }
-
-    /// Records an attempt's outcome if the delivery is still claimed by its token.
-    pub async fn finish_delivery(&self, r: &DeliveryResult, now: i64) -> Result<bool> {
-        Ok(self.finish_deliveries(std::slice::from_ref(r), now).await? == 1)
     }
 
     /// Records attempts' outcomes in one transaction, each only if its delivery is still

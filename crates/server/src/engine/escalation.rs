@@ -292,11 +292,11 @@ impl Escalator {
                 token: &token,
                 deadline: now + DEADLINE_MS,
             };
-            let finished = self
+            let handed_off = self
                 .store
                 .finish_escalations(&done, now, Some(handoff))
                 .await?;
-            self.pager.outbox.dispatch(finished.handed_off).await;
+            self.pager.outbox.dispatch(handed_off).await;
             for (alert_id, action) in effects {
                 self.apply_effect(&alert_id, action, now).await;
             }

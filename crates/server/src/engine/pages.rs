@@ -119,8 +119,8 @@ impl Pager {
                 token: &token,
                 deadline,
             };
-            let finished = self.store.finish_pages(&done, now, Some(handoff)).await?;
-            self.outbox.dispatch(finished.handed_off).await;
+            let handed_off = self.store.finish_pages(&done, now, Some(handoff)).await?;
+            self.outbox.dispatch(handed_off).await;
             if (n as i64) < BATCH {
                 return Ok(());
             }
