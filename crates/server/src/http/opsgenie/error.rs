@@ -161,3 +161,26 @@ impl From<crate::engine::writer::WriteError> for OgError {
 pub async fn not_found() -> OgError {
     OgError::from_status(StatusCode::NOT_FOUND)
 }
+
+/// A JSON object request body; an empty body is `{}`.
+pub fn json_object(
+    raw: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
+) -> Result<Map<String, Value>, OgError> {
+    let bytes = raw.map_err(|r| {
+        if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            OgError::from_status(StatusCode::PAYLOAD_TOO_LARGE)
+        } else {
+            OgError::bad_request(format!("Could not read request body: {r}"))
+        }
+    })?;
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Map::new());
+    }
+    match serde_json::from_slice::<Value>(&bytes) {
+        Ok(Value::Object(map)) => Ok(map),
+        Ok(_) => Err(OgError::bad_request("Request body must be a JSON object")),
+        Err(e) => Err(OgError::bad_request(format!(
+            "Request body is not valid JSON: {e}"
+        ))),
+    }
+}

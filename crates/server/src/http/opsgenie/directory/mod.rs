@@ -183,26 +183,7 @@ fn read_only(what: &str, name: &str) -> OgError {
     ))
 }
 
-/// A JSON object body; an empty body is `{}`.
-fn body(raw: RawBody) -> Result<Map<String, Value>, OgError> {
-    let bytes = raw.map_err(|r| {
-        if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            OgError::from_status(StatusCode::PAYLOAD_TOO_LARGE)
-        } else {
-            OgError::bad_request(format!("Could not read request body: {r}"))
-        }
-    })?;
-    if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Ok(Map::new());
-    }
-    match serde_json::from_slice::<Value>(&bytes) {
-        Ok(Value::Object(map)) => Ok(map),
-        Ok(_) => Err(OgError::bad_request("Request body must be a JSON object")),
-        Err(e) => Err(OgError::bad_request(format!(
-            "Request body is not valid JSON: {e}"
-        ))),
-    }
-}
+use crate::http::opsgenie::error::json_object as body;
 
 /// Field problems collected so far; [`Problems::check`] turns them into one 422.
 #[derive(Default)]

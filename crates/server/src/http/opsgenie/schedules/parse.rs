@@ -4,9 +4,6 @@
 
 use super::super::error::OgError;
 use crate::app::AppState;
-use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
-use axum::http::StatusCode;
 use klaxon_core::schedule::{
     ClockTime, Participant, Restriction, Rotation, RotationKind, RotationSpec, ScheduleError,
     ScheduleMode, WeekdayWindow,
@@ -41,26 +38,7 @@ fn path(prefix: &str, key: &str) -> String {
     }
 }
 
-/// A JSON object body; an empty body is `{}`.
-pub(super) fn body(raw: Result<Bytes, BytesRejection>) -> Result<Map<String, Value>, OgError> {
-    let bytes = raw.map_err(|r| {
-        if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            OgError::from_status(StatusCode::PAYLOAD_TOO_LARGE)
-        } else {
-            OgError::bad_request(format!("Could not read request body: {r}"))
-        }
-    })?;
-    if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Ok(Map::new());
-    }
-    match serde_json::from_slice::<Value>(&bytes) {
-        Ok(Value::Object(map)) => Ok(map),
-        Ok(_) => Err(OgError::bad_request("Request body must be a JSON object")),
-        Err(e) => Err(OgError::bad_request(format!(
-            "Request body is not valid JSON: {e}"
-        ))),
-    }
-}
+pub(super) use crate::http::opsgenie::error::json_object as body;
 
 /// Typed reads of one JSON object, recording problems under `prefix`. A missing key and
 /// `null` both read as absent.
