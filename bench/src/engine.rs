@@ -8,7 +8,13 @@
 //!   "create request sent → webhook received" (and "202 received → webhook received").
 //! - `--mode lateness`: creates `--alerts` alerts as fast as it can, each with an escalation
 //!   whose only rule fires `--delay-secs` after creation, then waits for every page and prints
-//!   the lateness of each (arrival − (alert createdAt + delay)): p50/p99/max.
+//!   the lateness of each (arrival − (alert createdAt + delay)): p50/p99/max. All the steps
+//!   fall due within the time it takes to create them, so this measures throughput.
+//! - `--mode steady`: first opens `--alerts` alerts on `--idle-escalation` (a policy whose step
+//!   lies far in the future, so they stay open with a pending escalation row each), then
+//!   creates alerts at `--rate` per second for `--seconds` on `--escalation` and prints the
+//!   lateness of their steps (`--delay-secs` after creation): how late a step fires while
+//!   100,000 alerts are open, at a steady rate the engine can keep up with.
 
 use anyhow::Context;
 use bytes::Bytes;
@@ -36,6 +42,9 @@ struct Args {
     /// The escalation policy alerts are sent to.
     #[arg(long)]
     escalation: String,
+    /// steady: the policy of the open background alerts.
+    #[arg(long, default_value = "idle")]
+    idle_escalation: String,
     #[arg(long, default_value_t = 1000)]
     rate: u64,
     #[arg(long, default_value_t = 10)]
@@ -107,7 +116,6 @@ struct Client {
     host: String,
     port: u16,
     key: String,
-    escalation: String,
 }
 
 impl Client {
@@ -126,12 +134,13 @@ impl Client {
         &self,
         sender: &mut hyper::client::conn::http1::SendRequest<Full<Bytes>>,
         alias: &str,
+        escalation: &str,
     ) -> anyhow::Result<()> {
         let body = serde_json::json!({
             "message": format!("bench {alias}"),
             "alias": alias,
             "priority": "P1",
-            "responders": [{"type": "escalation", "name": self.escalation}],
+            "responders": [{"type": "escalation", "name": escalation}],
         });
         let req = Request::post(self.uri.clone())
             .header("host", &self.host)
@@ -189,7 +198,6 @@ async fn main() -> anyhow::Result<()> {
         port: uri.port_u16().unwrap_or(80),
         uri,
         key: args.key.clone(),
-        escalation: args.escalation.clone(),
     });
     let run = std::process::id();
     match args.mode.as_str() {
@@ -200,10 +208,11 @@ async fn main() -> anyhow::Result<()> {
             let mut workers = Vec::new();
             for _ in 0..args.connections {
                 let (client, rx, sent) = (client.clone(), rx.clone(), sent.clone());
+                let escalation = args.escalation.clone();
                 workers.push(tokio::spawn(async move {
                     let mut sender = client.connect().await?;
                     while let Ok((alias, t0)) = rx.recv().await {
-                        client.create(&mut sender, &alias).await?;
+                        client.create(&mut sender, &alias, &escalation).await?;
                         sent.lock().unwrap().insert(alias, (t0, Instant::now()));
                     }
                     anyhow::Ok(())
@@ -237,28 +246,15 @@ async fn main() -> anyhow::Result<()> {
             );
         }
         "lateness" => {
-            let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
             let start = Instant::now();
-            let mut workers = Vec::new();
-            for _ in 0..args.connections {
-                let (client, next) = (client.clone(), next.clone());
-                let n = args.alerts;
-                workers.push(tokio::spawn(async move {
-                    let mut sender = client.connect().await?;
-                    loop {
-                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        if i >= n {
-                            return anyhow::Ok(());
-                        }
-                        client
-                            .create(&mut sender, &format!("late-{run}-{i}"))
-                            .await?;
-                    }
-                }));
-            }
-            for w in workers {
-                w.await??;
-            }
+            create_many(
+                &client,
+                &format!("late-{run}"),
+                args.alerts,
+                args.connections,
+                &args.escalation,
+            )
+            .await?;
             let took = start.elapsed().as_secs_f64();
             println!(
                 "{}: {} open alerts created in {:.1}s ({:.0}/s); waiting for their escalations ({}s after each creation)",
@@ -270,11 +266,7 @@ async fn main() -> anyhow::Result<()> {
                 Duration::from_secs(args.delay_secs as u64 + took as u64 + 120),
             )
             .await;
-            let arr = arrivals.lock().unwrap();
-            let late: Vec<f64> = arr
-                .values()
-                .map(|(_, wall, created)| (wall - (created + args.delay_secs * 1000)) as f64)
-                .collect();
+            let late = lateness(&arrivals, args.delay_secs);
             println!(
                 "{}: escalation lateness with {} open alerts ({} of {} fired): {}",
                 args.label,
@@ -284,9 +276,94 @@ async fn main() -> anyhow::Result<()> {
                 summary(late)
             );
         }
-        other => anyhow::bail!("unknown mode {other:?}: latency | lateness"),
+        "steady" => {
+            let start = Instant::now();
+            create_many(
+                &client,
+                &format!("idle-{run}"),
+                args.alerts,
+                args.connections,
+                &args.idle_escalation,
+            )
+            .await?;
+            let took = start.elapsed().as_secs_f64();
+            println!(
+                "{}: {} open alerts with a pending step created in {:.1}s; now {}/s for {}s, each step {}s after creation",
+                args.label, args.alerts, took, args.rate, args.seconds, args.delay_secs
+            );
+            let total = (args.rate * args.seconds) as usize;
+            let mut sender = client.connect().await?;
+            let begin = Instant::now();
+            for i in 0..total {
+                let due = begin + Duration::from_micros(i as u64 * 1_000_000 / args.rate);
+                tokio::time::sleep_until(due.into()).await;
+                client
+                    .create(&mut sender, &format!("steady-{run}-{i}"), &args.escalation)
+                    .await?;
+            }
+            let got = wait_all(
+                &arrivals,
+                total,
+                Duration::from_secs(args.delay_secs as u64 + 120),
+            )
+            .await;
+            let late = lateness(&arrivals, args.delay_secs);
+            println!(
+                "{}: escalation lateness at {}/s with {} open alerts ({} of {} fired): {}",
+                args.label,
+                args.rate,
+                args.alerts,
+                got,
+                total,
+                summary(late)
+            );
+        }
+        other => anyhow::bail!("unknown mode {other:?}: latency | lateness | steady"),
     }
     Ok(())
+}
+
+/// Creates `n` alerts named `{prefix}-{i}` on `escalation` over `connections` connections, as
+/// fast as Klaxon takes them.
+async fn create_many(
+    client: &Arc<Client>,
+    prefix: &str,
+    n: usize,
+    connections: usize,
+    escalation: &str,
+) -> anyhow::Result<()> {
+    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let mut workers = Vec::new();
+    for _ in 0..connections {
+        let (client, next) = (client.clone(), next.clone());
+        let (prefix, escalation) = (prefix.to_string(), escalation.to_string());
+        workers.push(tokio::spawn(async move {
+            let mut sender = client.connect().await?;
+            loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                if i >= n {
+                    return anyhow::Ok(());
+                }
+                client
+                    .create(&mut sender, &format!("{prefix}-{i}"), &escalation)
+                    .await?;
+            }
+        }));
+    }
+    for w in workers {
+        w.await??;
+    }
+    Ok(())
+}
+
+/// Each arrival's lateness: arrival − (alert createdAt + delay), in ms.
+fn lateness(arrivals: &Arrivals, delay_secs: i64) -> Vec<f64> {
+    arrivals
+        .lock()
+        .unwrap()
+        .values()
+        .map(|(_, wall, created)| (wall - (created + delay_secs * 1000)) as f64)
+        .collect()
 }
 
 /// A small multi-consumer channel on tokio primitives.
