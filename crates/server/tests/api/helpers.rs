@@ -50,6 +50,16 @@ impl TestApp {
         config_text: &str,
         database: Option<String>,
     ) -> TestApp {
+        Self::spawn_at(backend, config_text, database, T0).await
+    }
+
+    /// Like [`TestApp::spawn_with`], with the test clock starting at `start` (unix ms).
+    pub async fn spawn_at(
+        backend: Dialect,
+        config_text: &str,
+        database: Option<String>,
+        start: i64,
+    ) -> TestApp {
         let database = match database {
             Some(d) => d,
             None => klaxon_store::testing::fresh_database(backend).await,
@@ -64,7 +74,7 @@ impl TestApp {
             Some(database.clone()),
         )
         .unwrap_or_else(|e| panic!("test config: {e}"));
-        let clock = ManualClock::new(T0);
+        let clock = ManualClock::new(start);
         let app = App::start(&settings, Arc::new(clock.clone()) as Arc<dyn Clock>)
             .await
             .expect("start klaxon");

@@ -1,7 +1,8 @@
 //! Status pages: the Statuspage API v1 (OAuth keys, components, incidents with component
 //! statuses, updates, errors), the public JSON and page, scheduled maintenance moving on the
 //! test clock, uptime figures from a known history, and health checks against a real local
-//! HTTP server (threshold, alert, incident, recovery, flapping).
+//! HTTP server (threshold, alert, incident, recovery, flapping, and the uptime bars their
+//! results make over several days).
 
 use crate::helpers::*;
 use klaxon_store::testing::backends;
@@ -576,6 +577,284 @@ health_checks:
         assert_eq!(results.len(), 14);
         assert_eq!(results.iter().filter(|r| !r.ok).count(), 8);
         assert_eq!(results.last().unwrap().status_code, Some(200));
+        app.stop().await;
+    }
+}
+
+/// Virtual time: `day` days after 2026-01-01 (day 0) at `h:m` UTC.
+fn at(day: i64, h: i64, m: i64) -> i64 {
+    T0 + day * 86_400_000 + (h * 60 + m) * 60_000
+}
+
+/// A component's block on the public page, from its header to the end of its bars.
+fn component_html<'a>(html: &'a str, id: &str) -> &'a str {
+    let from = html
+        .find(&format!("data-component=\"{id}\""))
+        .unwrap_or_else(|| panic!("no block for component {id}"));
+    let rest = &html[from..];
+    &rest[..rest
+        .find("class=\"legend\"")
+        .expect("the block has a legend")
+        + 200]
+}
+
+/// The class and the title of a component's bar for `day` (`YYYY-MM-DD`).
+fn day_bar(block: &str, day: &str) -> (String, String) {
+    let at = block
+        .find(&format!("data-day=\"{day}\""))
+        .unwrap_or_else(|| panic!("no bar for {day}"));
+    let class_at = block[..at].rfind("class=\"").unwrap() + 7;
+    let class = &block[class_at..class_at + block[class_at..].find('"').unwrap()];
+    let rest = &block[at..];
+    let t = rest.find("title=\"").unwrap() + 7;
+    (
+        class.to_string(),
+        rest[t..t + rest[t..].find('"').unwrap()].to_string(),
+    )
+}
+
+/// The figure under a component's bars ("85.91 % uptime" or "no data").
+fn uptime_figure(block: &str) -> String {
+    let at = block.find("class=\"uptime\">").unwrap() + 15;
+    block[at..at + block[at..].find('<').unwrap()].to_string()
+}
+
+/// Done-when 5 end to end: two health checks against real local HTTP servers that the test
+/// switches between 200 and 500 at known virtual times, run every hour of test-clock time for
+/// three and a half days, and the public page's daily uptime bars and 90-day figures that
+/// follow from their thresholds. Every figure below is worked out by hand from the schedule.
+#[tokio::test]
+async fn uptime_bars_follow_health_check_results_over_several_days() {
+    // The API's check: major outage (the default) after 3 failures in a row, back after 2
+    // successes, with a status-page incident. The website's: partial outage after 2 failures,
+    // back after 1 success, no incident. Both run hourly from Jan 1 13:10, so at hh:10.
+    //
+    // The API's server answers 500 during:
+    //   Jan 1 17:30–21:45  runs 18:10 19:10 20:10 21:10 fail: down at 20:10 (3rd failure);
+    //                      22:10 23:10 pass: up at 23:10 (2nd success). 180 min down.
+    //   Jan 2 05:00–06:50  runs 05:10 06:10 fail: two, below the threshold: nothing.
+    //   Jan 2 20:00–22:30  runs 20:10 21:10 22:10 fail: down at 22:10;
+    //   and 23:50–Jan 3 01:00: the single pass at 23:10 does not recover it, 00:10 fails,
+    //                      01:10 02:10 pass: up at 02:10. 110 min on Jan 2, 130 min on Jan 3.
+    //   Jan 4 09:30–       runs 10:10 11:10 12:10 fail: down at 12:10, still down at 15:40.
+    // The website's server answers 500 during:
+    //   Jan 2 08:00–14:00  runs 08:10 09:10 fail: partial at 09:10; 14:10 passes: up. 300 min.
+    //   Jan 3 10:00–10:30  the run at 10:10 fails once, below the threshold: nothing.
+    let api_schedule = [
+        (at(0, 17, 30), 500),
+        (at(0, 21, 45), 200),
+        (at(1, 5, 0), 500),
+        (at(1, 6, 50), 200),
+        (at(1, 20, 0), 500),
+        (at(1, 22, 30), 200),
+        (at(1, 23, 50), 500),
+        (at(2, 1, 0), 200),
+        (at(3, 9, 30), 500),
+    ];
+    let web_schedule = [
+        (at(1, 8, 0), 500),
+        (at(1, 14, 0), 200),
+        (at(2, 10, 0), 500),
+        (at(2, 10, 30), 200),
+    ];
+    let answer_at = |schedule: &[(i64, u16)], t: i64| {
+        schedule
+            .iter()
+            .rev()
+            .find(|(from, _)| *from <= t)
+            .map_or(200, |(_, code)| *code)
+    };
+    let start = at(0, 13, 10);
+    let now = at(3, 15, 40);
+    const HOUR: i64 = 3_600_000;
+
+    for backend in backends() {
+        let api_code = Arc::new(AtomicU16::new(200));
+        let web_code = Arc::new(AtomicU16::new(200));
+        let api_url = health_server(api_code.clone()).await;
+        let web_url = health_server(web_code.clone()).await;
+        let checks = format!(
+            r#"{PAGE}
+health_checks:
+  - name: api-check
+    type: http
+    url: {api_url}
+    interval: 1h
+    timeout: 2s
+    retries: 1
+    failure_threshold: 3
+    success_threshold: 2
+    component: acme/API
+    incident: true
+    alert: false
+  - name: web-check
+    type: http
+    url: {web_url}
+    interval: 1h
+    timeout: 2s
+    retries: 1
+    failure_threshold: 2
+    success_threshold: 1
+    component: acme/Website
+    down_status: partial_outage
+    alert: false
+"#
+        );
+        // The page, its components and the checks come into being at Jan 1 13:10.
+        let app = TestApp::spawn_at(backend, &config(&checks), None, start).await;
+        let store = app.app.as_ref().unwrap().state.store.clone();
+
+        // Every hour of test-clock time: set both servers' answers, move the clock to the
+        // next run, wait until both checks have run at it.
+        let mut t = start;
+        while t <= now {
+            api_code.store(answer_at(&api_schedule, t), Ordering::SeqCst);
+            web_code.store(answer_at(&web_schedule, t), Ordering::SeqCst);
+            app.clock.set(t);
+            app.eventually("both checks ran", || {
+                let store = store.clone();
+                async move {
+                    for name in ["api-check", "web-check"] {
+                        let last = store
+                            .health_check_state(name)
+                            .await
+                            .unwrap()
+                            .and_then(|s| s.last_run_at);
+                        if last != Some(t) {
+                            return false;
+                        }
+                    }
+                    true
+                }
+            })
+            .await;
+            t += HOUR;
+        }
+        app.clock.set(now);
+
+        // 75 hourly runs each (Jan 1 13:10 … Jan 4 15:10), failing as the servers answered.
+        let api_runs = store.health_check_results("api-check", 0).await.unwrap();
+        let web_runs = store.health_check_results("web-check", 0).await.unwrap();
+        assert_eq!((api_runs.len(), web_runs.len()), (75, 75));
+        assert_eq!(api_runs.iter().filter(|r| !r.ok).count(), 4 + 2 + 3 + 1 + 6);
+        assert_eq!(web_runs.iter().filter(|r| !r.ok).count(), 6 + 1);
+        assert!(api_runs
+            .iter()
+            .all(|r| r.status_code == Some(answer_at(&api_schedule, r.at).into())));
+
+        let comps = get(&app, "/v1/pages/acme/components").await;
+        let api = find(&comps, "API")["id"].as_str().unwrap().to_string();
+        let website = find(&comps, "Website")["id"].as_str().unwrap().to_string();
+        let html = app
+            .http
+            .get(format!("{}/status/acme", app.root()))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+
+        // The API. Jan 1 has data from 13:10 only (650 min), 180 of them down: 72.31 %.
+        // Jan 2: 110 of 1440 min down (92.36 %); Jan 3: 130 (90.97 %); today, Jan 4, up to
+        // 15:40 (940 min) with 210 down (77.66 %).
+        let block = component_html(&html, &api);
+        let incident = " — incidents: API is unavailable";
+        let expected = [
+            (
+                "2026-01-01",
+                "Jan 1, 2026: 72.31% uptime, major outage 180 min",
+            ),
+            (
+                "2026-01-02",
+                "Jan 2, 2026: 92.36% uptime, major outage 110 min",
+            ),
+            (
+                "2026-01-03",
+                "Jan 3, 2026: 90.97% uptime, major outage 130 min",
+            ),
+            (
+                "2026-01-04",
+                "Jan 4, 2026: 77.66% uptime, major outage 210 min",
+            ),
+        ];
+        for (day, figure) in expected {
+            assert_eq!(
+                day_bar(block, day),
+                ("bar mo".to_string(), format!("{figure}{incident}")),
+                "API on {day}"
+            );
+        }
+        // Over the 90 days: 630 of 4,470 min with data down = 85.91 % (no-data days do not
+        // count; counting them as up would give 99.51 %).
+        assert_eq!(uptime_figure(block), "85.91 % uptime");
+
+        // The website. Jan 2: 300 min of partial outage count as 90 min down: 93.75 %. Over
+        // the 90 days: 90 of 4,470 min = 97.99 %.
+        let block = component_html(&html, &website);
+        assert_eq!(
+            day_bar(block, "2026-01-01"),
+            (
+                "bar ok".to_string(),
+                "Jan 1, 2026: 100.00% uptime — no incidents".to_string()
+            )
+        );
+        assert_eq!(
+            day_bar(block, "2026-01-02"),
+            (
+                "bar po".to_string(),
+                "Jan 2, 2026: 93.75% uptime, partial outage 300 min — no incidents".to_string()
+            )
+        );
+        for (day, name) in [("2026-01-03", "Jan 3"), ("2026-01-04", "Jan 4")] {
+            assert_eq!(
+                day_bar(block, day),
+                (
+                    "bar ok".to_string(),
+                    format!("{name}, 2026: 100.00% uptime — no incidents")
+                ),
+                "Website on {day}"
+            );
+        }
+        assert_eq!(uptime_figure(block), "97.99 % uptime");
+
+        // Before the checks existed there is no data: 86 of the 90 bars, Oct 7 to Dec 31.
+        for id in [&api, &website] {
+            let block = component_html(&html, id);
+            assert_eq!(block.matches("data-day=").count(), 90);
+            assert_eq!(block.matches("class=\"bar nd\"").count(), 86);
+            assert_eq!(
+                day_bar(block, "2025-10-07"),
+                ("bar nd".to_string(), "Oct 7, 2025: no data".to_string())
+            );
+            assert_eq!(
+                day_bar(block, "2025-12-31"),
+                ("bar nd".to_string(), "Dec 31, 2025: no data".to_string())
+            );
+        }
+
+        // The public JSON agrees: the API is down with one open incident (the two earlier
+        // ones resolved), the website is up.
+        let summary = get(&app, "/status/acme/api/v2/summary.json").await;
+        assert_eq!(
+            find(&summary["components"], "API")["status"],
+            "major_outage"
+        );
+        assert_eq!(
+            find(&summary["components"], "Website")["status"],
+            "operational"
+        );
+        let open = summary["incidents"].as_array().unwrap();
+        assert_eq!(open.len(), 1, "{summary}");
+        assert_eq!(open[0]["name"], "API is unavailable");
+        let all = get(&app, "/v1/pages/acme/incidents").await;
+        let resolved: Vec<&Value> = all
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|i| i["status"] == "resolved")
+            .collect();
+        assert_eq!((all.as_array().unwrap().len(), resolved.len()), (3, 2));
         app.stop().await;
     }
 }
