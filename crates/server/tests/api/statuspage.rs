@@ -613,7 +613,7 @@ fn day_bar(block: &str, day: &str) -> (String, String) {
     )
 }
 
-/// The figure under a component's bars ("85.91 % uptime" or "no data").
+/// The figure under a component's bars ("89.34 % uptime" or "no data").
 fn uptime_figure(block: &str) -> String {
     let at = block.find("class=\"uptime\">").unwrap() + 15;
     block[at..at + block[at..].find('<').unwrap()].to_string()
@@ -621,7 +621,8 @@ fn uptime_figure(block: &str) -> String {
 
 /// Done-when 5 end to end: two health checks against real local HTTP servers that the test
 /// switches between 200 and 500 at known virtual times, run every hour of test-clock time for
-/// three and a half days, and the public page's daily uptime bars and 90-day figures that
+/// four and a half days (three whole UTC days between a partial first day and a partial
+/// today), and the public page's daily uptime bars and 90-day figures that
 /// follow from their thresholds. Every figure below is worked out by hand from the schedule.
 #[tokio::test]
 async fn uptime_bars_follow_health_check_results_over_several_days() {
@@ -636,10 +637,12 @@ async fn uptime_bars_follow_health_check_results_over_several_days() {
     //   Jan 2 20:00–22:30  runs 20:10 21:10 22:10 fail: down at 22:10;
     //   and 23:50–Jan 3 01:00: the single pass at 23:10 does not recover it, 00:10 fails,
     //                      01:10 02:10 pass: up at 02:10. 110 min on Jan 2, 130 min on Jan 3.
-    //   Jan 4 09:30–       runs 10:10 11:10 12:10 fail: down at 12:10, still down at 15:40.
+    //   Jan 5 09:30–       runs 10:10 11:10 12:10 fail: down at 12:10, still down at 15:40.
     // The website's server answers 500 during:
     //   Jan 2 08:00–14:00  runs 08:10 09:10 fail: partial at 09:10; 14:10 passes: up. 300 min.
     //   Jan 3 10:00–10:30  the run at 10:10 fails once, below the threshold: nothing.
+    //   Jan 3 21:40–Jan 4 03:20  runs 22:10 23:10 fail: partial at 23:10; … 04:10 passes: up.
+    //                      50 min on Jan 3, 250 min on Jan 4.
     let api_schedule = [
         (at(0, 17, 30), 500),
         (at(0, 21, 45), 200),
@@ -649,13 +652,15 @@ async fn uptime_bars_follow_health_check_results_over_several_days() {
         (at(1, 22, 30), 200),
         (at(1, 23, 50), 500),
         (at(2, 1, 0), 200),
-        (at(3, 9, 30), 500),
+        (at(4, 9, 30), 500),
     ];
     let web_schedule = [
         (at(1, 8, 0), 500),
         (at(1, 14, 0), 200),
         (at(2, 10, 0), 500),
         (at(2, 10, 30), 200),
+        (at(2, 21, 40), 500),
+        (at(3, 3, 20), 200),
     ];
     let answer_at = |schedule: &[(i64, u16)], t: i64| {
         schedule
@@ -665,7 +670,7 @@ async fn uptime_bars_follow_health_check_results_over_several_days() {
             .map_or(200, |(_, code)| *code)
     };
     let start = at(0, 13, 10);
-    let now = at(3, 15, 40);
+    let now = at(4, 15, 40);
     const HOUR: i64 = 3_600_000;
 
     for backend in backends() {
@@ -732,12 +737,12 @@ health_checks:
         }
         app.clock.set(now);
 
-        // 75 hourly runs each (Jan 1 13:10 … Jan 4 15:10), failing as the servers answered.
+        // 99 hourly runs each (Jan 1 13:10 … Jan 5 15:10), failing as the servers answered.
         let api_runs = store.health_check_results("api-check", 0).await.unwrap();
         let web_runs = store.health_check_results("web-check", 0).await.unwrap();
-        assert_eq!((api_runs.len(), web_runs.len()), (75, 75));
+        assert_eq!((api_runs.len(), web_runs.len()), (99, 99));
         assert_eq!(api_runs.iter().filter(|r| !r.ok).count(), 4 + 2 + 3 + 1 + 6);
-        assert_eq!(web_runs.iter().filter(|r| !r.ok).count(), 6 + 1);
+        assert_eq!(web_runs.iter().filter(|r| !r.ok).count(), 6 + 1 + 6);
         assert!(api_runs
             .iter()
             .all(|r| r.status_code == Some(answer_at(&api_schedule, r.at).into())));
@@ -755,81 +760,74 @@ health_checks:
             .await
             .unwrap();
 
-        // The API. Jan 1 has data from 13:10 only (650 min), 180 of them down: 72.31 %.
-        // Jan 2: 110 of 1440 min down (92.36 %); Jan 3: 130 (90.97 %); today, Jan 4, up to
-        // 15:40 (940 min) with 210 down (77.66 %).
-        let block = component_html(&html, &api);
-        let incident = " — incidents: API is unavailable";
-        let expected = [
-            (
+        // Each day's bar: its colour class and its title, as worked out from the schedule.
+        let days = |block: &str| {
+            [
                 "2026-01-01",
-                "Jan 1, 2026: 72.31% uptime, major outage 180 min",
-            ),
-            (
                 "2026-01-02",
-                "Jan 2, 2026: 92.36% uptime, major outage 110 min",
-            ),
-            (
                 "2026-01-03",
-                "Jan 3, 2026: 90.97% uptime, major outage 130 min",
-            ),
-            (
                 "2026-01-04",
-                "Jan 4, 2026: 77.66% uptime, major outage 210 min",
-            ),
-        ];
-        for (day, figure) in expected {
-            assert_eq!(
-                day_bar(block, day),
-                ("bar mo".to_string(), format!("{figure}{incident}")),
-                "API on {day}"
-            );
-        }
-        // Over the 90 days: 630 of 4,470 min with data down = 85.91 % (no-data days do not
-        // count; counting them as up would give 99.51 %).
-        assert_eq!(uptime_figure(block), "85.91 % uptime");
+                "2026-01-05",
+            ]
+            .map(|d| day_bar(block, d))
+            .to_vec()
+        };
+        let bar = |class: &str, title: &str| (class.to_string(), title.to_string());
 
-        // The website. Jan 2: 300 min of partial outage count as 90 min down: 93.75 %. Over
-        // the 90 days: 90 of 4,470 min = 97.99 %.
+        // The API (major outage). Jan 1 has data from 13:10 only: 180 of 650 min down. Jan 2:
+        // 110 of 1,440; Jan 3: 130; Jan 4: none; today, Jan 5, up to 15:40: 210 of 940. Each
+        // outage shows its incident on the days it spans.
+        let block = component_html(&html, &api);
+        assert_eq!(
+            days(block),
+            [
+                bar("bar mo", "Jan 1, 2026: 72.31% uptime, major outage 180 min — incidents: API is unavailable"),
+                bar("bar mo", "Jan 2, 2026: 92.36% uptime, major outage 110 min — incidents: API is unavailable"),
+                bar("bar mo", "Jan 3, 2026: 90.97% uptime, major outage 130 min — incidents: API is unavailable"),
+                bar("bar ok", "Jan 4, 2026: 100.00% uptime — no incidents"),
+                bar("bar mo", "Jan 5, 2026: 77.66% uptime, major outage 210 min — incidents: API is unavailable"),
+            ]
+        );
+        // Over the 90 days: 630 of the 5,910 min with data down = 89.34 % (the days without
+        // data do not count; counting them as up would give 99.51 %).
+        assert_eq!(uptime_figure(block), "89.34 % uptime");
+
+        // The website (partial outage, counted at 30 %). Jan 2: 300 min = 90 down; Jan 3:
+        // 50 min = 15 down; Jan 4: 250 min = 75 down. Over the 90 days: 180 of 5,910 min.
         let block = component_html(&html, &website);
         assert_eq!(
-            day_bar(block, "2026-01-01"),
-            (
-                "bar ok".to_string(),
-                "Jan 1, 2026: 100.00% uptime — no incidents".to_string()
-            )
-        );
-        assert_eq!(
-            day_bar(block, "2026-01-02"),
-            (
-                "bar po".to_string(),
-                "Jan 2, 2026: 93.75% uptime, partial outage 300 min — no incidents".to_string()
-            )
-        );
-        for (day, name) in [("2026-01-03", "Jan 3"), ("2026-01-04", "Jan 4")] {
-            assert_eq!(
-                day_bar(block, day),
-                (
-                    "bar ok".to_string(),
-                    format!("{name}, 2026: 100.00% uptime — no incidents")
+            days(block),
+            [
+                bar("bar ok", "Jan 1, 2026: 100.00% uptime — no incidents"),
+                bar(
+                    "bar po",
+                    "Jan 2, 2026: 93.75% uptime, partial outage 300 min — no incidents"
                 ),
-                "Website on {day}"
-            );
-        }
-        assert_eq!(uptime_figure(block), "97.99 % uptime");
+                bar(
+                    "bar po",
+                    "Jan 3, 2026: 98.96% uptime, partial outage 50 min — no incidents"
+                ),
+                bar(
+                    "bar po",
+                    "Jan 4, 2026: 94.79% uptime, partial outage 250 min — no incidents"
+                ),
+                bar("bar ok", "Jan 5, 2026: 100.00% uptime — no incidents"),
+            ]
+        );
+        assert_eq!(uptime_figure(block), "96.95 % uptime");
 
-        // Before the checks existed there is no data: 86 of the 90 bars, Oct 7 to Dec 31.
+        // Before the checks existed there is no data: 85 of the 90 bars, Oct 8 to Dec 31.
         for id in [&api, &website] {
             let block = component_html(&html, id);
             assert_eq!(block.matches("data-day=").count(), 90);
-            assert_eq!(block.matches("class=\"bar nd\"").count(), 86);
+            assert_eq!(block.matches("class=\"bar nd\"").count(), 85);
             assert_eq!(
-                day_bar(block, "2025-10-07"),
-                ("bar nd".to_string(), "Oct 7, 2025: no data".to_string())
+                day_bar(block, "2025-10-08"),
+                bar("bar nd", "Oct 8, 2025: no data")
             );
             assert_eq!(
                 day_bar(block, "2025-12-31"),
-                ("bar nd".to_string(), "Dec 31, 2025: no data".to_string())
+                bar("bar nd", "Dec 31, 2025: no data")
             );
         }
 
