@@ -3,6 +3,7 @@
 use crate::engine::writer::Writer;
 use crate::http::auth::KeyCache;
 use crate::metrics::Metrics;
+use crate::reload::Live;
 use crate::settings::Settings;
 use anyhow::Context;
 use klaxon_core::clock::{Clock, SystemClock};
@@ -28,11 +29,11 @@ pub struct AppState {
     pub public_url: Option<String>,
     pub opsgenie_prefix: String,
     /// Per-integration priority and tag mapping for the webhook and PagerDuty surfaces.
-    pub mappings: Arc<klaxon_core::mapping::AlertMappings>,
+    pub mappings: Arc<Live<klaxon_core::mapping::AlertMappings>>,
     /// Tells the web UI's open pages that alerts changed.
     pub live: Arc<crate::http::ui::LiveAlerts>,
     /// The Alertmanager API's routing tree and settings; its flush worker's wake-up.
-    pub am: Arc<crate::engine::alertmanager::AmRuntime>,
+    pub am: Arc<Live<crate::engine::alertmanager::AmRuntime>>,
     /// Signs and checks the ack/close links in messages.
     pub links: crate::engine::links::LinkSigner,
     /// The engine's wake-ups: escalations (also woken by every committed write), pages, outbox.
@@ -40,9 +41,81 @@ pub struct AppState {
     pub pages_wake: Arc<Notify>,
     pub outbox_wake: Arc<Notify>,
     /// The `notify:` section (Twilio replies are checked against its auth token).
-    pub notify: Arc<klaxon_core::notify_config::NotifyConfig>,
+    pub notify: Arc<Live<klaxon_core::notify_config::NotifyConfig>>,
+    /// The outbox's channels and retry settings (from `notify:`).
+    pub outbox_channels: Arc<
+        Live<(
+            crate::notify::Channels,
+            klaxon_core::notify_config::RetryConfig,
+        )>,
+    >,
+    /// The health checks the health worker runs, and its wake-up.
+    pub health_checks: Arc<Live<crate::status::health::Checks>>,
+    pub health_wake: Arc<Notify>,
+    /// Status pages that own `/` on their own host name.
+    pub host_pages: Arc<Live<crate::http::statuspage::HostPages>>,
+    /// The config file this process runs (reloaded on SIGHUP and `POST /-/reload`).
+    pub source: Arc<crate::reload::Source>,
     /// The public status pages, rendered for a few seconds (http/statuspage/cache.rs).
     pub status_pages: Arc<crate::http::statuspage::cache::PageCache>,
+}
+
+/// Applies the objects the config file declares to the store (at start and on reload): users,
+/// teams, integrations, schedules, passwords, status pages, contacts, notification rules,
+/// escalations, routing rules and heartbeats.
+pub async fn apply_config(
+    store: &Store,
+    settings: &Settings,
+    heartbeats: &[klaxon_store::HeartbeatFields],
+    now: i64,
+) -> anyhow::Result<()> {
+    store
+        .apply_directory(&settings.directory, now)
+        .await
+        .context("applying users, teams and integrations from the config")?;
+    store
+        .apply_schedules(&settings.schedules, now)
+        .await
+        .context("applying schedules and time off from the config")?;
+    crate::http::ui::accounts::apply(
+        store,
+        &settings.passwords,
+        settings.admin_password.as_deref(),
+        now,
+    )
+    .await
+    .context("applying web UI passwords")?;
+    store
+        .apply_status_pages(&settings.status_pages, now)
+        .await
+        .context("applying status pages from the config")?;
+    store
+        .apply_directory_decl(&settings.directory_decl, now)
+        .await
+        .context(
+            "applying contacts, notification rules, escalations and routing rules from the config",
+        )?;
+    store
+        .apply_heartbeats(heartbeats, now)
+        .await
+        .context("applying heartbeats from the config")?;
+    Ok(())
+}
+
+/// The secret outgoing webhooks are signed with: `notify.webhook_secret`, or one generated
+/// once and kept in the database.
+pub async fn webhook_secret(
+    store: &Store,
+    notify: &klaxon_core::notify_config::NotifyConfig,
+) -> anyhow::Result<String> {
+    Ok(match &notify.webhook_secret {
+        Some(s) => s.clone(),
+        None => {
+            store
+                .engine_secret("webhook", &crate::keys::generate_key())
+                .await?
+        }
+    })
 }
 
 /// A running Klaxon: the HTTP server and its workers.
@@ -78,37 +151,8 @@ impl App {
         store: Store,
         clock: Arc<dyn Clock>,
     ) -> anyhow::Result<App> {
-        store
-            .apply_directory(&settings.directory, clock.now_ms())
-            .await
-            .context("applying users, teams and integrations from the config")?;
-        store
-            .apply_schedules(&settings.schedules, clock.now_ms())
-            .await
-            .context("applying schedules and time off from the config")?;
-        crate::http::ui::accounts::apply(
-            &store,
-            &settings.passwords,
-            settings.admin_password.as_deref(),
-            clock.now_ms(),
-        )
-        .await
-        .context("applying web UI passwords")?;
-        store
-            .apply_status_pages(&settings.status_pages, clock.now_ms())
-            .await
-            .context("applying status pages from the config")?;
-        store
-            .apply_directory_decl(&settings.directory_decl, clock.now_ms())
-            .await
-            .context("applying contacts, notification rules, escalations and routing rules from the config")?;
-        store
-            .apply_heartbeats(
-                &crate::engine::heartbeats::declared(&settings.config.heartbeats)?,
-                clock.now_ms(),
-            )
-            .await
-            .context("applying heartbeats from the config")?;
+        let heartbeats = crate::engine::heartbeats::declared(&settings.config.heartbeats)?;
+        apply_config(&store, settings, &heartbeats, clock.now_ms()).await?;
         let generated_key = if settings.directory.integrations.is_empty()
             && store.integration_count().await? == 0
         {
@@ -156,18 +200,12 @@ impl App {
             }));
         }
         let notify = Arc::new(settings.config.notify.clone());
+        metrics.config_loaded(clock.now_ms());
         // Two different secrets: a webhook receiver learns its key, which must not sign links.
         let link_secret = store
             .engine_secret("links", &crate::keys::generate_key())
             .await?;
-        let webhook_secret = match &notify.webhook_secret {
-            Some(s) => s.clone(),
-            None => {
-                store
-                    .engine_secret("webhook", &crate::keys::generate_key())
-                    .await?
-            }
-        };
+        let webhook_secret = webhook_secret(&store, &notify).await?;
         let base_url = settings
             .public_url
             .clone()
@@ -190,18 +228,32 @@ impl App {
             maintenance_wake: Arc::new(Notify::new()),
             public_url: settings.public_url.clone(),
             opsgenie_prefix: settings.opsgenie_prefix.clone(),
-            mappings: Arc::new(settings.config.alert_mappings()),
+            mappings: Arc::new(Live::new(settings.config.alert_mappings())),
             live: Arc::new(crate::http::ui::LiveAlerts::default()),
-            am: Arc::new(crate::engine::alertmanager::AmRuntime::new(
+            am: Arc::new(Live::new(crate::engine::alertmanager::AmRuntime::new(
                 settings,
                 clock.now_ms(),
-            )?),
+            )?)),
             links: links.clone(),
             escalation_wake: escalation_wake.clone(),
             pages_wake: Arc::new(Notify::new()),
             outbox_wake: Arc::new(Notify::new()),
             status_pages: Default::default(),
-            notify: notify.clone(),
+            notify: Arc::new(Live::new((*notify).clone())),
+            outbox_channels: Arc::new(Live::new((
+                crate::notify::Channels::new(notify.clone(), webhook_secret)?,
+                notify.retry,
+            ))),
+            health_checks: Arc::new(Live::new(crate::status::health::Checks::new(
+                &settings.config.health_checks,
+            ))),
+            health_wake: Arc::new(Notify::new()),
+            host_pages: Arc::new(Live::new(crate::http::statuspage::HostPages::new(
+                &settings.status_pages,
+            ))),
+            source: Arc::new(crate::reload::Source {
+                settings: tokio::sync::Mutex::new(settings.clone()),
+            }),
         };
         store.set_status_notifier(crate::status::subscribers::notifier(
             base_url.clone(),
@@ -237,10 +289,8 @@ impl App {
             store.clone(),
             writer.clone(),
             clock.clone(),
-            Arc::new(crate::status::health::Checks::new(
-                &settings.config.health_checks,
-            )),
-            Arc::new(Notify::new()),
+            state.health_checks.clone(),
+            state.health_wake.clone(),
             stop_rx.clone(),
         )));
         workers.push(tokio::spawn(crate::engine::heartbeats::run(
@@ -256,8 +306,7 @@ impl App {
         let outbox = crate::engine::outbox::Outbox::new(
             store.clone(),
             clock.clone(),
-            crate::notify::Channels::new(notify.clone(), webhook_secret)?,
-            notify.retry,
+            state.outbox_channels.clone(),
             state.outbox_wake.clone(),
         );
         let pager = Arc::new(crate::engine::pages::Pager {
@@ -292,7 +341,7 @@ impl App {
         let router = crate::http::router(state.clone());
         let shutdown = Arc::new(Notify::new());
         let stop = shutdown.clone();
-        let host_pages = crate::http::statuspage::HostPages::new(&settings.status_pages);
+        let host_pages = state.host_pages.clone();
         let server = tokio::spawn(async move {
             // Clients write `/v2/users/` as often as `/v2/users`; strip the slash before routing.
             let app = tower::Layer::layer(
@@ -301,7 +350,7 @@ impl App {
             );
             // A status page with its own host name owns `/` on that host.
             let app = tower::Layer::layer(
-                &tower::util::MapRequestLayer::new(move |r| host_pages.rewrite(r)),
+                &tower::util::MapRequestLayer::new(move |r| host_pages.get().rewrite(r)),
                 app,
             );
             let app =
@@ -340,9 +389,21 @@ impl App {
         Ok(())
     }
 
-    /// Runs until SIGINT or SIGTERM, then stops gracefully.
+    /// Runs until SIGINT or SIGTERM, then stops gracefully. SIGHUP reloads the config file.
     pub async fn run_until_signal(self) -> anyhow::Result<()> {
+        #[cfg(unix)]
+        let hup = {
+            let state = self.state.clone();
+            let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())?;
+            tokio::spawn(async move {
+                while hup.recv().await.is_some() {
+                    crate::reload::reload_and_log(&state).await;
+                }
+            })
+        };
         shutdown_signal().await;
+        #[cfg(unix)]
+        hup.abort();
         tracing::info!("shutting down: finishing in-flight requests");
         self.stop().await
     }

@@ -6,6 +6,7 @@ pub mod http;
 pub mod keys;
 pub mod metrics;
 pub mod notify;
+pub mod reload;
 pub mod routes_cli;
 pub mod settings;
 pub mod status;

@@ -19,6 +19,10 @@ pub struct Metrics {
     ingest_buckets: [AtomicU64; BUCKETS.len()],
     ingest_count: AtomicU64,
     ingest_sum_micros: AtomicU64,
+    /// 1 when the last config reload worked (or none was tried), else 0.
+    reload_failed: AtomicU64,
+    /// Unix seconds of the last successful config load (the start counts).
+    reload_success_secs: AtomicU64,
 }
 
 impl Metrics {
@@ -39,8 +43,34 @@ impl Metrics {
             .fetch_add(d.as_micros() as u64, Relaxed);
     }
 
+    /// A config load (the start or a reload) succeeded at `now` (unix ms).
+    pub fn config_loaded(&self, now: i64) {
+        self.reload_failed.store(0, Relaxed);
+        self.reload_success_secs
+            .store(now.max(0) as u64 / 1000, Relaxed);
+    }
+
+    pub fn config_reload_failed(&self) {
+        self.reload_failed.store(1, Relaxed);
+    }
+
     pub fn render(&self) -> String {
         let mut s = String::new();
+        let gauges = [
+            (
+                "klaxon_config_last_reload_successful",
+                "Whether the last config reload attempt was successful.",
+                1 - self.reload_failed.load(Relaxed).min(1),
+            ),
+            (
+                "klaxon_config_last_reload_success_timestamp_seconds",
+                "Timestamp of the last successful config load.",
+                self.reload_success_secs.load(Relaxed),
+            ),
+        ];
+        for (name, help, v) in gauges {
+            let _ = writeln!(s, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {v}");
+        }
         let _ = writeln!(
             s,
             "# HELP klaxon_http_requests_total HTTP requests answered, by status class."

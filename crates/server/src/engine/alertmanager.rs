@@ -88,6 +88,14 @@ impl AmRuntime {
         })
     }
 
+    /// The runtime for a reloaded config: same start time and wake-up, the new tree.
+    pub fn reloaded(&self, settings: &crate::settings::Settings) -> anyhow::Result<AmRuntime> {
+        Ok(AmRuntime {
+            wake: self.wake.clone(),
+            ..AmRuntime::new(settings, self.started_at)?
+        })
+    }
+
     /// The route a stored group belongs to (the root if the tree changed and it is gone).
     pub fn route(&self, id: &str) -> &Route {
         let root = self.rules.route();
@@ -137,14 +145,14 @@ fn note_op(alert_id: &str, now: i64, note: String) -> WriteOp {
 }
 
 pub async fn run(
-    rt: Arc<AmRuntime>,
+    rt: Arc<crate::reload::Live<AmRuntime>>,
     store: Store,
     writer: Writer,
     clock: Arc<dyn Clock>,
     stop: tokio::sync::watch::Receiver<bool>,
 ) {
     let s = store.clone();
-    let wake = rt.wake.clone();
+    let wake = rt.get().wake.clone();
     let last_gc = Arc::new(std::sync::atomic::AtomicI64::new(0));
     super::run_due_loop(
         "alertmanager groups",
@@ -153,7 +161,7 @@ pub async fn run(
         stop,
         move |now| {
             let (rt, store, writer, last_gc) =
-                (rt.clone(), store.clone(), writer.clone(), last_gc.clone());
+                (rt.get(), store.clone(), writer.clone(), last_gc.clone());
             async move {
                 flush_due(&rt, &store, &writer, now).await?;
                 use std::sync::atomic::Ordering::Relaxed;

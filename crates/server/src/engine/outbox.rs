@@ -10,6 +10,7 @@
 
 use super::run_due_loop;
 use crate::notify::{Channels, SendError};
+use crate::reload::Live;
 use klaxon_core::clock::Clock;
 use klaxon_core::notify_config::RetryConfig;
 use klaxon_store::{
@@ -35,8 +36,8 @@ const FINISH_BATCH: usize = 512;
 pub struct Outbox {
     store: Store,
     clock: Arc<dyn Clock>,
-    channels: Channels,
-    retry: RetryConfig,
+    /// The channels and retry settings (replaced by a config reload).
+    channels: Arc<Live<(Channels, RetryConfig)>>,
     slots: Arc<Semaphore>,
     results: mpsc::UnboundedSender<(DeliveryResult, OwnedSemaphorePermit)>,
 }
@@ -69,8 +70,7 @@ impl Outbox {
     pub fn new(
         store: Store,
         clock: Arc<dyn Clock>,
-        channels: Channels,
-        retry: RetryConfig,
+        channels: Arc<Live<(Channels, RetryConfig)>>,
         wake: Arc<Notify>,
     ) -> Arc<Outbox> {
         let (tx, rx) = mpsc::unbounded_channel();
@@ -79,7 +79,6 @@ impl Outbox {
             store,
             clock,
             channels,
-            retry,
             slots: Arc::new(Semaphore::new(PARALLEL as usize)),
             results: tx,
         })
@@ -103,17 +102,18 @@ impl Outbox {
 
     /// Sends deliveries already claimed by this process (waits for a free slot for each).
     pub async fn dispatch(&self, ds: Vec<ClaimedDelivery>) {
+        let live = self.channels.get();
         for d in ds {
             let Ok(permit) = self.slots.clone().acquire_owned().await else {
                 return;
             };
-            let channels = self.channels.clone();
+            let live = live.clone();
             let clock = self.clock.clone();
-            let retry = self.retry;
             let results = self.results.clone();
             tokio::spawn(async move {
-                let r = attempt(&channels, &d).await;
-                let result = outcome(&retry, &d, r, clock.now_ms());
+                let (channels, retry) = &*live;
+                let r = attempt(channels, &d).await;
+                let result = outcome(retry, &d, r, clock.now_ms());
                 // The finisher lives as long as the outbox.
                 let _ = results.send((result, permit));
             });

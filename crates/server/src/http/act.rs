@@ -173,7 +173,8 @@ fn twilio_signature_ok(
     path: &str,
     params: &BTreeMap<String, String>,
 ) -> bool {
-    let Some(t) = &state.notify.twilio else {
+    let notify = state.notify.get();
+    let Some(t) = &notify.twilio else {
         return true;
     };
     let Some(sig) = headers

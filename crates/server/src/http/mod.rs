@@ -84,8 +84,16 @@ async fn envelope(State(state): State<AppState>, req: Request, next: Next) -> Re
     resp
 }
 
+/// Marks an error response whose plain-text body is meant as it is (the `/-/` management
+/// endpoints answer like Alertmanager's), so [`envelope`] leaves it alone.
+#[derive(Clone, Copy)]
+pub struct PlainError;
+
 fn is_bodiless(resp: &Response) -> bool {
     use axum::body::HttpBody;
+    if resp.extensions().get::<PlainError>().is_some() {
+        return false;
+    }
     // JSON errors are the API's own; HTML errors are the web UI's pages.
     resp.body().size_hint().exact() == Some(0)
         || !resp

@@ -44,7 +44,8 @@ pub async fn receive(
     let (integration, bytes) = hook::authenticated_body(&state, &parts, body).await?;
     let value: Value = serde_json::from_slice(&bytes)
         .map_err(|e| HookError::Malformed(format!("Request body is not valid JSON: {e}")))?;
-    let mapping = state.mappings.get(&integration.name);
+    let mappings = state.mappings.get();
+    let mapping = mappings.get(&integration.name);
     let event = mapping
         .webhook
         .extract(&value)

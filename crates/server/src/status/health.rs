@@ -293,11 +293,11 @@ pub async fn run(
     store: Store,
     writer: Writer,
     clock: Arc<dyn Clock>,
-    checks: Arc<Checks>,
+    checks: Arc<crate::reload::Live<Checks>>,
     wake: Arc<Notify>,
     stop: tokio::sync::watch::Receiver<bool>,
 ) {
-    let names: Vec<String> = checks.by_name.keys().cloned().collect();
+    let names: Vec<String> = checks.get().by_name.keys().cloned().collect();
     if let Err(e) = store.sync_health_checks(&names, clock.now_ms()).await {
         tracing::error!(error = %e, "health checks: cannot sync their state");
     }
@@ -308,7 +308,7 @@ pub async fn run(
         wake,
         stop,
         move |now| {
-            let (store, writer, checks) = (store.clone(), writer.clone(), checks.clone());
+            let (store, writer, checks) = (store.clone(), writer.clone(), checks.get());
             async move { run_due(&store, &writer, &checks, now).await }
         },
         move || {

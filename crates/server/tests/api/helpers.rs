@@ -37,6 +37,8 @@ pub struct TestApp {
     pub clock: ManualClock,
     pub http: reqwest::Client,
     pub database: String,
+    /// The config file the app runs (a test rewrites it to test reloads).
+    pub config_path: std::path::PathBuf,
 }
 
 impl TestApp {
@@ -85,6 +87,7 @@ impl TestApp {
             clock,
             http: reqwest::Client::new(),
             database,
+            config_path: path,
         }
     }
 

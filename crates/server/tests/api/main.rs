@@ -7,6 +7,7 @@ mod alertmanager_api;
 mod alertmanager_webhook;
 mod alerts;
 mod config_heartbeats;
+mod config_reload;
 mod directory;
 mod engine;
 mod errors;

@@ -2,7 +2,7 @@
 
 use super::{authorize, bool_param, parse_filters, parse_time, query_pairs, render_time, AmError};
 use crate::app::AppState;
-use crate::engine::alertmanager::{group_alias, Suppression};
+use crate::engine::alertmanager::{group_alias, AmRuntime, Suppression};
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::request::Parts;
@@ -136,7 +136,7 @@ pub async fn post(
     authorize(&state, &parts).await?;
     let posted = parse_body(&body)?;
     let now = state.clock.now_ms();
-    let rt = &state.am;
+    let rt = state.am.get();
     let mut errors = Vec::new();
     let mut alerts = Vec::with_capacity(posted.len());
     let mut groups = Vec::new();
@@ -270,15 +270,14 @@ impl Filter {
     /// The alert as the API shows it, or `None` when the filter leaves it out.
     fn render<'a>(
         &self,
-        state: &'a AppState,
+        rt: &'a AmRuntime,
         sup: &Suppression,
         a: &'a AmAlert,
     ) -> Option<GettableAlert<'a>> {
         if !self.matchers.iter().all(|m| m.matches(&a.labels)) {
             return None;
         }
-        let mut receivers: Vec<&str> = state
-            .am
+        let mut receivers: Vec<&str> = rt
             .rules
             .routes_for(&a.labels)
             .into_iter()
@@ -362,10 +361,11 @@ pub async fn list(State(state): State<AppState>, parts: Parts) -> Result<Respons
         .store
         .am_alerts_narrowed(Some(now), &filter.equal_pairs(), &filter.prefix_pairs())
         .await?;
-    let sup = Suppression::load(&state.am, &state.store, now).await?;
+    let rt = state.am.get();
+    let sup = Suppression::load(&rt, &state.store, now).await?;
     let out: Vec<GettableAlert> = alerts
         .iter()
-        .filter_map(|a| filter.render(&state, &sup, a))
+        .filter_map(|a| filter.render(&rt, &sup, a))
         .collect();
     json_response(&out)
 }
@@ -389,7 +389,8 @@ pub async fn groups(State(state): State<AppState>, parts: Parts) -> Result<Respo
     let by_fp: HashMap<&str, &AmAlert> =
         alerts.iter().map(|a| (a.fingerprint.as_str(), a)).collect();
     let groups = state.store.am_groups().await?;
-    let sup = Suppression::load(&state.am, &state.store, now).await?;
+    let rt = state.am.get();
+    let sup = Suppression::load(&rt, &state.store, now).await?;
     let mut out = Vec::new();
     for (g, members) in &groups {
         if let Some(re) = &filter.receiver {
@@ -400,7 +401,7 @@ pub async fn groups(State(state): State<AppState>, parts: Parts) -> Result<Respo
         let alerts: Vec<GettableAlert> = members
             .iter()
             .filter_map(|fp| by_fp.get(fp.as_str()))
-            .filter_map(|a| filter.render(&state, &sup, a))
+            .filter_map(|a| filter.render(&rt, &sup, a))
             .collect();
         if alerts.is_empty() {
             continue;

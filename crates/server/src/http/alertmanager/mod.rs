@@ -112,7 +112,7 @@ pub async fn authorize(state: &AppState, parts: &Parts) -> Result<(), AmError> {
         .extensions
         .get::<ConnectInfo<SocketAddr>>()
         .is_some_and(|ConnectInfo(a)| a.ip().is_loopback());
-    if loopback && state.am.allow_anonymous_loopback {
+    if loopback && state.am.get().allow_anonymous_loopback {
         Ok(())
     } else {
         Err(AmError::Unauthorized)

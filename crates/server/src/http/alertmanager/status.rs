@@ -69,10 +69,11 @@ pub fn original_config(settings: &Settings, rules: &Rules) -> String {
 pub async fn status(State(state): State<AppState>, parts: Parts) -> Result<Response, AmError> {
     authorize(&state, &parts).await?;
     let version = env!("CARGO_PKG_VERSION");
+    let am = state.am.get();
     Ok(axum::Json(serde_json::json!({
         "cluster": {"peers": [], "status": "disabled"},
-        "config": {"original": state.am.original},
-        "uptime": render_time(state.am.started_at),
+        "config": {"original": am.original},
+        "uptime": render_time(am.started_at),
         "versionInfo": {
             "branch": "klaxon",
             "buildDate": "",
@@ -89,6 +90,7 @@ pub async fn receivers(State(state): State<AppState>, parts: Parts) -> Result<Re
     authorize(&state, &parts).await?;
     let list: Vec<serde_json::Value> = state
         .am
+        .get()
         .receivers
         .iter()
         .map(|n| serde_json::json!({"name": n}))

@@ -73,7 +73,8 @@ pub async fn receive(
             ("close", o)
         }
         GroupStatus::Firing => {
-            let mapping = state.mappings.get(&integration.name);
+            let mappings = state.mappings.get();
+            let mapping = mappings.get(&integration.name);
             let fallback = integration.default_priority.unwrap_or_default();
             let group = n.to_alert(mapping, fallback, &integration.default_tags);
             let new = NewAlert {

@@ -72,7 +72,8 @@ pub async fn enqueue(
             let key = event
                 .dedup_key
                 .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
-            let mapping = state.mappings.get(&integration.name);
+            let mappings = state.mappings.get();
+            let mapping = mappings.get(&integration.name);
             let new = new_alert(&trigger, &key, &integration, mapping);
             (key, WriteKind::Create(Box::new(new)))
         }
