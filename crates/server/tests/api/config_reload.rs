@@ -48,15 +48,7 @@ async fn reload(app: &TestApp, key: Option<&str>) -> (u16, String) {
 }
 
 async fn metric(app: &TestApp, name: &str) -> String {
-    let text = app
-        .http
-        .get(format!("{}/metrics", app.root()))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = app.text("/metrics").await;
     text.lines()
         .find_map(|l| l.strip_prefix(&format!("{name} ")))
         .unwrap_or_else(|| panic!("no {name} in /metrics:\n{text}"))

@@ -124,6 +124,13 @@ impl TestApp {
         (status, v)
     }
 
+    /// `GET {root}{path}` without a key, as text (pages, metrics).
+    pub async fn text(&self, path: &str) -> String {
+        let url = format!("{}{path}", self.root());
+        let resp = self.http.get(&url).send().await.expect("request");
+        resp.text().await.unwrap()
+    }
+
     pub async fn post(&self, path: &str, body: Value) -> (u16, Value) {
         self.call("POST", path, Some(ADMIN_KEY), Some(body)).await
     }

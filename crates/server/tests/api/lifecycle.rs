@@ -85,15 +85,7 @@ async fn concurrent_creates_are_all_committed_and_dedup_holds_under_contention()
         assert_eq!(c["data"]["count"], 151, "{backend:?}");
         let (_, s) = app.get("/v2/alerts/shared?identifierType=alias").await;
         assert_eq!(s["data"]["count"], 50);
-        let metrics = app
-            .http
-            .get(format!("{}/metrics", app.root()))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let metrics = app.text("/metrics").await;
         assert!(
             metrics.contains("klaxon_alerts_created_total 151"),
             "{metrics}"

@@ -246,27 +246,11 @@ async fn incidents_move_components_and_show_in_the_public_json() {
         .await;
         assert_eq!(s, 200, "{v}");
         assert_eq!(v["body"], "Logs were not rotated.");
-        let html = app
-            .http
-            .get(format!("{}/status/acme", app.root()))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let html = app.text("/status/acme").await;
         assert!(html.contains("Logs were not rotated."), "{html}");
         assert!(html.contains("All Systems Operational"));
 
-        let feed = app
-            .http
-            .get(format!("{}/status/acme/feed.atom", app.root()))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let feed = app.text("/status/acme/feed.atom").await;
         assert!(
             feed.contains("<title>API Health check fails</title>"),
             "{feed}"
@@ -379,15 +363,7 @@ async fn uptime_bars_show_known_daily_figures_and_the_ninety_day_figure() {
         // Now: the end of day 4.
         app.clock.set(T0 + 4 * 86_400_000 - 1);
 
-        let html = app
-            .http
-            .get(format!("{}/status/acme", app.root()))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let html = app.text("/status/acme").await;
         let bar = |day: &str| {
             let at = html
                 .find(&format!("data-day=\"{day}\""))
@@ -750,15 +726,7 @@ health_checks:
         let comps = get(&app, "/v1/pages/acme/components").await;
         let api = find(&comps, "API")["id"].as_str().unwrap().to_string();
         let website = find(&comps, "Website")["id"].as_str().unwrap().to_string();
-        let html = app
-            .http
-            .get(format!("{}/status/acme", app.root()))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let html = app.text("/status/acme").await;
 
         // Each day's bar: its colour class and its title, as worked out from the schedule.
         let days = |block: &str| {
