@@ -42,6 +42,15 @@ pub struct AmGroupRef {
     pub first_flush_at: i64,
 }
 
+/// One `POST /api/v2/alerts`: its valid alerts in the order posted, the group of each alert
+/// (one entry per route it matched), and the instant it arrived.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AmIngest {
+    pub alerts: Vec<AmAlert>,
+    pub groups: Vec<(AmGroupRef, String)>,
+    pub now: i64,
+}
+
 /// A group as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AmGroup {
@@ -196,79 +205,99 @@ macro_rules! am_backend {
                 })
             }
 
-            pub async fn ingest(pool: &Pool, alerts: &[AmAlert], groups: &[(AmGroupRef, String)], now: i64) -> Result<()> {
+            /// [`ingest`], again after a transient conflict (a PostgreSQL deadlock with a
+            /// concurrent batch), up to four times.
+            pub async fn ingest_retrying(pool: &Pool, batch: &[AmIngest]) -> Result<()> {
+                let mut attempt = 0;
+                loop {
+                    match ingest(pool, batch).await {
+                        Err(e) if attempt < 4 && crate::is_transient(&e) => {
+                            attempt += 1;
+                            tracing::debug!(error = %e, attempt, "alertmanager ingest: transient conflict, retrying");
+                            tokio::time::sleep(std::time::Duration::from_millis(2 << attempt)).await;
+                        }
+                        other => return other,
+                    }
+                }
+            }
+
+            /// Writes the batch's requests in one transaction, as if one after the other.
+            pub async fn ingest(pool: &Pool, batch: &[AmIngest]) -> Result<()> {
                 let mut tx = begin_write(pool).await?;
-                // Same fingerprint twice in one request: the last one wins (one row per
-                // statement may not be updated twice on PostgreSQL).
-                let mut by_fp: BTreeMap<&str, &AmAlert> = BTreeMap::new();
-                for a in alerts {
-                    by_fp.insert(a.fingerprint.as_str(), a);
+                // Alerts, in rounds: the n-th posting of a fingerprint in the batch goes in
+                // round n, so each statement touches a row once (PostgreSQL refuses twice) and
+                // the merge below sees the postings of one fingerprint in arrival order.
+                let mut rounds: Vec<Vec<&AmAlert>> = Vec::new();
+                let mut seen: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+                for a in batch.iter().flat_map(|r| &r.alerts) {
+                    let n = seen.entry(a.fingerprint.as_str()).or_insert(0);
+                    if rounds.len() == *n {
+                        rounds.push(Vec::new());
+                    }
+                    rounds[*n].push(a);
+                    *n += 1;
                 }
-                let list: Vec<&AmAlert> = by_fp.into_values().collect();
-                for chunk in list.chunks(CHUNK) {
-                    let mut qb = sqlx::QueryBuilder::<DB>::new("INSERT INTO am_alerts (fingerprint, labels, annotations, starts_at, ends_at, generator_url, updated_at) ");
-                    qb.push_values(chunk, |mut b, a| {
-                        b.push_bind(&a.fingerprint).push_bind(to_json(&a.labels)).push_bind(to_json(&a.annotations))
-                            .push_bind(a.starts_at).push_bind(a.ends_at).push_bind(&a.generator_url).push_bind(a.updated_at);
-                    });
-                    // Alertmanager's merge: an update of a still-firing alert keeps the
-                    // earlier start; a new occurrence after it resolved starts afresh.
-                    qb.push(" ON CONFLICT (fingerprint) DO UPDATE SET labels = excluded.labels, annotations = excluded.annotations, \
-                        starts_at = CASE WHEN am_alerts.ends_at >= excluded.starts_at AND am_alerts.starts_at < excluded.starts_at THEN am_alerts.starts_at ELSE excluded.starts_at END, \
-                        ends_at = excluded.ends_at, generator_url = excluded.generator_url, updated_at = excluded.updated_at");
-                    qb.build().execute(&mut *tx).await?;
+                for mut round in rounds {
+                    // One order for every writer, so concurrent PostgreSQL batches lock rows
+                    // in the same order.
+                    round.sort_unstable_by(|a, b| a.fingerprint.cmp(&b.fingerprint));
+                    for chunk in round.chunks(CHUNK) {
+                        let mut qb = sqlx::QueryBuilder::<DB>::new("INSERT INTO am_alerts (fingerprint, labels, annotations, starts_at, ends_at, generator_url, updated_at) ");
+                        qb.push_values(chunk, |mut b, a| {
+                            b.push_bind(&a.fingerprint).push_bind(to_json(&a.labels)).push_bind(to_json(&a.annotations))
+                                .push_bind(a.starts_at).push_bind(a.ends_at).push_bind(&a.generator_url).push_bind(a.updated_at);
+                        });
+                        // Alertmanager's merge: an update of a still-firing alert keeps the
+                        // earlier start; a new occurrence after it resolved starts afresh.
+                        qb.push(" ON CONFLICT (fingerprint) DO UPDATE SET labels = excluded.labels, annotations = excluded.annotations, \
+                            starts_at = CASE WHEN am_alerts.ends_at >= excluded.starts_at AND am_alerts.starts_at < excluded.starts_at THEN am_alerts.starts_at ELSE excluded.starts_at END, \
+                            ends_at = excluded.ends_at, generator_url = excluded.generator_url, updated_at = excluded.updated_at");
+                        qb.build().execute(&mut *tx).await?;
+                    }
                 }
-                let mut seen = std::collections::BTreeSet::new();
-                let new_groups: Vec<&AmGroupRef> = groups.iter().map(|(g, _)| g).filter(|g| seen.insert(g.group_key.as_str())).collect();
-                for chunk in new_groups.chunks(CHUNK) {
-                    let mut qb = sqlx::QueryBuilder::<DB>::new("INSERT INTO am_groups (group_key, route_id, receiver, group_labels, alias, flush_at, created_at) ");
-                    qb.push_values(chunk, |mut b, g| {
-                        b.push_bind(&g.group_key).push_bind(&g.route_id).push_bind(&g.receiver).push_bind(to_json(&g.group_labels))
-                            .push_bind(&g.alias).push_bind(g.first_flush_at).push_bind(now);
-                    });
-                    qb.push(" ON CONFLICT (group_key) DO NOTHING");
-                    qb.build().execute(&mut *tx).await?;
-                }
+                // Groups: the first request that names a group creates it (its group_wait, its
+                // instant); later ones find it.
+                let mut seen = std::collections::HashSet::new();
+                let mut new_groups: Vec<(&AmGroupRef, i64)> = batch.iter()
+                    .flat_map(|r| r.groups.iter().map(move |(g, _)| (g, r.now)))
+                    .filter(|(g, _)| seen.insert(g.group_key.as_str()))
+                    .collect();
+                new_groups.sort_unstable_by(|a, b| a.0.group_key.cmp(&b.0.group_key));
+                insert_groups(&mut tx, &new_groups).await?;
                 if DIALECT == Dialect::Postgres {
                     // Hold the groups (KEY SHARE, which flushes updating them do not wait for)
                     // until the memberships commit, so that a flush finishing with the group's
                     // deletion sees them. A group such a finish deleted between the insert
                     // above and the lock is inserted again. (SQLite: BEGIN IMMEDIATE already
                     // serializes every writer.)
-                    let mut missing: Vec<&AmGroupRef> = new_groups.clone();
-                    missing.sort_by(|a, b| a.group_key.cmp(&b.group_key));
+                    let mut missing = new_groups;
                     for attempt in 0.. {
-                        let mut found = std::collections::BTreeSet::new();
+                        let mut found = std::collections::HashSet::new();
                         for chunk in missing.chunks(CHUNK) {
                             let mut qb = sqlx::QueryBuilder::<DB>::new("SELECT group_key FROM am_groups WHERE group_key IN (");
                             let mut list = qb.separated(", ");
-                            for g in chunk {
+                            for (g, _) in chunk {
                                 list.push_bind(&g.group_key);
                             }
                             qb.push(") ORDER BY group_key FOR KEY SHARE");
                             let rows: Vec<(String,)> = qb.build_query_as().fetch_all(&mut *tx).await?;
                             found.extend(rows.into_iter().map(|(k,)| k));
                         }
-                        missing.retain(|g| !found.contains(&g.group_key));
+                        missing.retain(|(g, _)| !found.contains(&g.group_key));
                         if missing.is_empty() {
                             break;
                         }
                         if attempt == 5 {
                             return Err(StoreError::Invalid("alertmanager groups kept disappearing under the ingest; try again".into()));
                         }
-                        for chunk in missing.chunks(CHUNK) {
-                            let mut qb = sqlx::QueryBuilder::<DB>::new("INSERT INTO am_groups (group_key, route_id, receiver, group_labels, alias, flush_at, created_at) ");
-                            qb.push_values(chunk, |mut b, g| {
-                                b.push_bind(&g.group_key).push_bind(&g.route_id).push_bind(&g.receiver).push_bind(to_json(&g.group_labels))
-                                    .push_bind(&g.alias).push_bind(g.first_flush_at).push_bind(now);
-                            });
-                            qb.push(" ON CONFLICT (group_key) DO NOTHING");
-                            qb.build().execute(&mut *tx).await?;
-                        }
+                        insert_groups(&mut tx, &missing).await?;
                     }
                 }
-                let mut seen = std::collections::BTreeSet::new();
-                let members: Vec<(&str, &str)> = groups.iter().map(|(g, fp)| (g.group_key.as_str(), fp.as_str())).filter(|p| seen.insert(*p)).collect();
+                let mut members: Vec<(&str, &str)> = batch.iter()
+                    .flat_map(|r| r.groups.iter().map(|(g, fp)| (g.group_key.as_str(), fp.as_str())))
+                    .collect();
+                members.sort_unstable();
+                members.dedup();
                 for chunk in members.chunks(CHUNK) {
                     let mut qb = sqlx::QueryBuilder::<DB>::new("INSERT INTO am_group_alerts (group_key, fingerprint) ");
                     qb.push_values(chunk, |mut b, (g, fp)| {
@@ -278,6 +307,20 @@ macro_rules! am_backend {
                     qb.build().execute(&mut *tx).await?;
                 }
                 tx.commit().await?;
+                Ok(())
+            }
+
+            /// Creates the groups that do not exist yet, each with its request's instant.
+            async fn insert_groups(tx: &mut Tx, groups: &[(&AmGroupRef, i64)]) -> Result<()> {
+                for chunk in groups.chunks(CHUNK) {
+                    let mut qb = sqlx::QueryBuilder::<DB>::new("INSERT INTO am_groups (group_key, route_id, receiver, group_labels, alias, flush_at, created_at) ");
+                    qb.push_values(chunk, |mut b, (g, now)| {
+                        b.push_bind(&g.group_key).push_bind(&g.route_id).push_bind(&g.receiver).push_bind(to_json(&g.group_labels))
+                            .push_bind(&g.alias).push_bind(g.first_flush_at).push_bind(*now);
+                    });
+                    qb.push(" ON CONFLICT (group_key) DO NOTHING");
+                    qb.build().execute(&mut **tx).await?;
+                }
                 Ok(())
             }
 
@@ -453,14 +496,40 @@ macro_rules! on_am_writer {
 impl Store {
     /// Stores posted alerts (merged by fingerprint), creates the groups they open (due at
     /// their first flush) and their memberships, in one transaction.
-    #[tracing::instrument(level = "debug", skip_all, fields(alerts = alerts.len()))]
     pub async fn am_ingest(
         &self,
         alerts: &[AmAlert],
         groups: &[(AmGroupRef, String)],
         now: i64,
     ) -> Result<()> {
-        on_am_writer!(self, m, pool => m::ingest(pool, alerts, groups, now).await)
+        let one = AmIngest {
+            alerts: alerts.to_vec(),
+            groups: groups.to_vec(),
+            now,
+        };
+        self.am_ingest_batch(std::slice::from_ref(&one))
+            .await
+            .remove(0)
+    }
+
+    /// Stores several ingests in one transaction (group commit), with the result each would
+    /// have had alone: as if applied one after the other in the order given, so the postings
+    /// of one fingerprint merge in arrival order and a group is created by the first ingest
+    /// that names it. Transient conflicts are retried; if the batch still fails, each ingest
+    /// is tried alone so that one bad request cannot sink the others.
+    #[tracing::instrument(level = "debug", skip_all, fields(ingests = batch.len()))]
+    pub async fn am_ingest_batch(&self, batch: &[AmIngest]) -> Vec<Result<()>> {
+        on_am_writer!(self, m, pool => match m::ingest_retrying(pool, batch).await {
+            Ok(()) => batch.iter().map(|_| Ok(())).collect(),
+            Err(e) if batch.len() == 1 => vec![Err(e)],
+            Err(_) => {
+                let mut out = Vec::with_capacity(batch.len());
+                for one in batch {
+                    out.push(m::ingest_retrying(pool, std::slice::from_ref(one)).await);
+                }
+                out
+            }
+        })
     }
 
     /// Alerts firing at `firing_at` (all stored ones with `None`), narrowed to those whose

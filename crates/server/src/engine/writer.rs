@@ -1,22 +1,30 @@
-//! Group commit. Every alert write is sent here; a worker takes whatever has queued up and
-//! commits it in one transaction, then answers each caller. Under load many requests share
-//! one fsync, so durability (a 2xx means committed) does not cost throughput.
+//! Group commit. Every alert write and every Alertmanager API ingest is sent here; a worker
+//! takes whatever has queued up and commits it in one transaction per kind, then answers each
+//! caller. Under load many requests share one fsync, so durability (a 2xx means committed)
+//! does not cost throughput.
 
 use crate::metrics::Metrics;
-use klaxon_store::{Outcome, Store, StoreError, WriteOp};
+use klaxon_store::{AmIngest, Outcome, Store, StoreError, WriteOp};
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot, Mutex};
 
 const MAX_BATCH: usize = 512;
 
-type Job = (WriteOp, oneshot::Sender<Result<Outcome, StoreError>>);
+type Reply<T> = oneshot::Sender<Result<T, StoreError>>;
+
+enum Job {
+    /// A Klaxon alert create or action (OpsGenie, PagerDuty, webhooks, the engine).
+    Alert(WriteOp, Reply<Outcome>),
+    /// One `POST /api/v2/alerts` (Prometheus alerts, their groups and memberships).
+    AmIngest(AmIngest, Reply<()>),
+}
 
 #[derive(Clone)]
 pub struct Writer {
     tx: mpsc::Sender<Job>,
-    /// Counts committed batches, so watchers in this process (the UI's live list) learn of a
-    /// change at once instead of polling.
+    /// Counts committed batches of Klaxon alert writes, so watchers in this process (the UI's
+    /// live list, the escalation worker) learn of a change at once instead of polling.
     committed: Arc<tokio::sync::watch::Sender<u64>>,
 }
 
@@ -49,7 +57,7 @@ impl Writer {
         (Writer { tx, committed }, handles)
     }
 
-    /// Changes whenever a batch has been committed.
+    /// Changes whenever a batch of Klaxon alert writes has been committed.
     pub fn subscribe(&self) -> tokio::sync::watch::Receiver<u64> {
         self.committed.subscribe()
     }
@@ -57,11 +65,20 @@ impl Writer {
     /// Commits one operation (with whatever else is queued) and returns its outcome.
     pub async fn write(&self, op: WriteOp) -> Result<Outcome, WriteError> {
         let (done, wait) = oneshot::channel();
-        self.tx
-            .send((op, done))
-            .await
-            .map_err(|_| WriteError::Stopped)?;
+        self.send(Job::Alert(op, done)).await?;
         Ok(wait.await.map_err(|_| WriteError::Stopped)??)
+    }
+
+    /// Commits one Alertmanager API ingest together with the others queued (in the order
+    /// they arrived); returns once it is committed.
+    pub async fn am_ingest(&self, ingest: AmIngest) -> Result<(), WriteError> {
+        let (done, wait) = oneshot::channel();
+        self.send(Job::AmIngest(ingest, done)).await?;
+        Ok(wait.await.map_err(|_| WriteError::Stopped)??)
+    }
+
+    async fn send(&self, job: Job) -> Result<(), WriteError> {
+        self.tx.send(job).await.map_err(|_| WriteError::Stopped)
     }
 }
 
@@ -79,16 +96,44 @@ async fn run(
                 return;
             }
         }
-        let (ops, waiters): (Vec<WriteOp>, Vec<_>) = batch.drain(..).unzip();
-        let results = store.write_batch(&ops).await;
-        metrics.write_batches.fetch_add(1, Relaxed);
-        metrics.write_batch_ops.fetch_add(ops.len() as u64, Relaxed);
-        for (r, w) in results.into_iter().zip(waiters) {
-            if let Err(e) = &r {
-                tracing::error!(error = %e, "alert write failed");
+        // The two kinds touch different tables: one transaction for each.
+        let (mut ops, mut op_waiters) = (Vec::new(), Vec::new());
+        let (mut ingests, mut ingest_waiters) = (Vec::new(), Vec::new());
+        for job in batch.drain(..) {
+            match job {
+                Job::Alert(op, w) => {
+                    ops.push(op);
+                    op_waiters.push(w);
+                }
+                Job::AmIngest(i, w) => {
+                    ingests.push(i);
+                    ingest_waiters.push(w);
+                }
             }
-            let _ = w.send(r);
         }
-        committed.send_modify(|n| *n = n.wrapping_add(1));
+        if !ops.is_empty() {
+            let results = store.write_batch(&ops).await;
+            metrics.write_batches.fetch_add(1, Relaxed);
+            metrics.write_batch_ops.fetch_add(ops.len() as u64, Relaxed);
+            answer(results, op_waiters, "alert write failed");
+            committed.send_modify(|n| *n = n.wrapping_add(1));
+        }
+        if !ingests.is_empty() {
+            let results = store.am_ingest_batch(&ingests).await;
+            metrics.write_batches.fetch_add(1, Relaxed);
+            metrics
+                .write_batch_ops
+                .fetch_add(ingests.len() as u64, Relaxed);
+            answer(results, ingest_waiters, "alertmanager ingest failed");
+        }
+    }
+}
+
+fn answer<T>(results: Vec<Result<T, StoreError>>, waiters: Vec<Reply<T>>, what: &str) {
+    for (r, w) in results.into_iter().zip(waiters) {
+        if let Err(e) = &r {
+            tracing::error!(error = %e, "{what}");
+        }
+        let _ = w.send(r);
     }
 }

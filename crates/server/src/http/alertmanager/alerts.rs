@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use klaxon_core::alertmanager::{
     is_valid_label_name, Fingerprint, Labels, MatchType, Matcher, Route,
 };
-use klaxon_store::{AmAlert, AmGroupRef};
+use klaxon_store::{AmAlert, AmGroupRef, AmIngest};
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
@@ -164,11 +164,20 @@ pub async fn post(
         alerts.push(a);
     }
     if !alerts.is_empty() {
-        state.store.am_ingest(&alerts, &groups, now).await?;
-        if groups
+        let wake = groups
             .iter()
-            .any(|(g, _)| g.first_flush_at < now + crate::engine::IDLE_POLL_MS)
-        {
+            .any(|(g, _)| g.first_flush_at < now + crate::engine::IDLE_POLL_MS);
+        // Committed together with the other requests queued (group commit); the 200 waits
+        // for the commit.
+        state
+            .writer
+            .am_ingest(AmIngest {
+                alerts,
+                groups,
+                now,
+            })
+            .await?;
+        if wake {
             rt.wake.notify_one();
         }
     }

@@ -92,6 +92,13 @@ impl From<klaxon_store::StoreError> for AmError {
     }
 }
 
+impl From<crate::engine::writer::WriteError> for AmError {
+    fn from(e: crate::engine::writer::WriteError) -> Self {
+        tracing::error!(error = %e, "alertmanager api: write error");
+        AmError::Internal
+    }
+}
+
 impl From<anyhow::Error> for AmError {
     fn from(e: anyhow::Error) -> Self {
         tracing::error!(error = %e, "alertmanager api: error");
