@@ -15,7 +15,7 @@ type Reply<T> = oneshot::Sender<Result<T, StoreError>>;
 
 enum Job {
     /// A Klaxon alert create or action (OpsGenie, PagerDuty, webhooks, the engine).
-    Alert(WriteOp, Reply<Outcome>),
+    Alert(Box<WriteOp>, Reply<Outcome>),
     /// One `POST /api/v2/alerts` (Prometheus alerts, their groups and memberships).
     AmIngest(AmIngest, Reply<()>),
 }
@@ -65,7 +65,7 @@ impl Writer {
     /// Commits one operation (with whatever else is queued) and returns its outcome.
     pub async fn write(&self, op: WriteOp) -> Result<Outcome, WriteError> {
         let (done, wait) = oneshot::channel();
-        self.send(Job::Alert(op, done)).await?;
+        self.send(Job::Alert(Box::new(op), done)).await?;
         Ok(wait.await.map_err(|_| WriteError::Stopped)??)
     }
 
@@ -102,7 +102,7 @@ async fn run(
         for job in batch.drain(..) {
             match job {
                 Job::Alert(op, w) => {
-                    ops.push(op);
+                    ops.push(*op);
                     op_waiters.push(w);
                 }
                 Job::AmIngest(i, w) => {
