@@ -162,7 +162,8 @@ impl Store {
                 // Checkpoint every ~40 MB of WAL instead of SQLite's 4 MB: the committing
                 // writer runs the checkpoint, and a page dirtied by many batches (random
                 // inserts into the fingerprint and alias indexes) is then copied back once
-                // instead of once per batch. Alertmanager API ingest (bench/alertmanager-vs-klaxon.sh): 15-19k -> 20-21k alerts/s.
+                // instead of once per batch (Alertmanager API ingest on the side-by-side bench:
+                // 15-19k -> 20-21k alerts/s; docs/benchmarks.md).
                 .pragma("wal_autocheckpoint", "10000");
             let in_memory = url.contains(":memory:") || url.contains("mode=memory");
             if !in_memory {
