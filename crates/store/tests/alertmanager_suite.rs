@@ -337,3 +337,28 @@ async fn a_refused_request_in_a_batch_does_not_sink_the_others() {
         assert_eq!(members(&s).await.expect("group").1, want, "{b:?}");
     }
 }
+
+/// The garbage collection forgets resolved alerts that no group holds, and only those.
+#[tokio::test]
+async fn gc_forgets_resolved_alerts_outside_groups() {
+    for (b, s) in stores().await {
+        // `kept` is resolved but still a member; `gone` is resolved and in no group; `firing`
+        // is in no group but still firing.
+        ingest(&s, &alert("kept", T0 - 10), T0 - 100).await;
+        for (name, ends_at) in [("gone", T0 - 10), ("firing", T0 + 3_600_000)] {
+            s.am_ingest(&[alert(name, ends_at)], &[], T0 - 100)
+                .await
+                .unwrap();
+        }
+        assert_eq!(s.am_gc(T0).await.unwrap(), 1, "{b:?}");
+        let mut fps: Vec<String> = s
+            .am_alerts(None, &[])
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|a| a.fingerprint)
+            .collect();
+        fps.sort();
+        assert_eq!(fps, ["fp-firing", "fp-kept"], "{b:?}");
+    }
+}
