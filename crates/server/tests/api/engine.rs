@@ -194,7 +194,22 @@ async fn alert(app: &TestApp, responders: Value) -> String {
 const MIN: u64 = 60_000;
 
 async fn at_minute(app: &TestApp, m: u64) {
-    app.clock.set(T0 + (m * MIN) as i64);
+    move_clock(app, T0 + (m * MIN) as i64).await;
+}
+
+/// Moves the test clock once every send in flight has its outcome recorded. A jump past the
+/// outbox's claim deadline (30 s) while an outcome is still on its way would otherwise let the
+/// outbox take the delivery for an interrupted one and send it again (with the same key), which
+/// no real clock does in the milliseconds the finisher needs.
+async fn move_clock(app: &TestApp, to: i64) {
+    for _ in 0..200 {
+        let counts = store(app).delivery_counts().await.unwrap();
+        if !counts.iter().any(|(state, n)| state == "sending" && *n > 0) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    app.clock.set(to);
 }
 
 async fn logs(app: &TestApp, id: &str) -> Vec<String> {
@@ -243,14 +258,14 @@ async fn escalates_primary_then_backup_then_team_and_an_ack_stops_it() {
 
         // Acknowledged at 7: nothing after it.
         hook.hits.lock().unwrap().clear();
-        app.clock.set(T0);
+        move_clock(&app, T0).await;
         let base = T0 + 60 * MIN as i64;
-        app.clock.set(base);
+        move_clock(&app, base).await;
         let id2 = alert(&app, json!([{"type": "escalation", "name": "sre-p1"}])).await;
         assert_eq!(hook.wait_for(1).await, ["alice"]);
-        app.clock.set(base + 5 * MIN as i64);
+        move_clock(&app, base + 5 * MIN as i64).await;
         assert_eq!(hook.wait_for(2).await, ["alice", "bob"]);
-        app.clock.set(base + 7 * MIN as i64);
+        move_clock(&app, base + 7 * MIN as i64).await;
         let (s, _) = app
             .post(
                 &format!("/v2/alerts/{id2}/acknowledge"),
@@ -258,7 +273,7 @@ async fn escalates_primary_then_backup_then_team_and_an_ack_stops_it() {
             )
             .await;
         assert_eq!(s, 202);
-        app.clock.set(base + 30 * MIN as i64);
+        move_clock(&app, base + 30 * MIN as i64).await;
         assert_eq!(
             hook.settle().await,
             ["alice", "bob"],
@@ -422,17 +437,17 @@ async fn a_users_rule_fires_push_then_sms_then_voice_and_stops_on_ack() {
         // Acknowledged at 2 minutes: the voice call at 3 never comes.
         hook.hits.lock().unwrap().clear();
         let base = T0 + 60 * MIN as i64;
-        app.clock.set(base);
+        move_clock(&app, base).await;
         let id2 = alert(&app, json!([{"type": "user", "username": carol}])).await;
         assert_eq!(hook.wait_for(1).await, ["ntfy"]);
-        app.clock.set(base + MIN as i64);
+        move_clock(&app, base + MIN as i64).await;
         assert_eq!(hook.wait_for(2).await.len(), 2);
-        app.clock.set(base + 2 * MIN as i64);
+        move_clock(&app, base + 2 * MIN as i64).await;
         let (st, _) = app
             .post(&format!("/v2/alerts/{id2}/acknowledge"), json!({}))
             .await;
         assert_eq!(st, 202);
-        app.clock.set(base + 10 * MIN as i64);
+        move_clock(&app, base + 10 * MIN as i64).await;
         assert_eq!(
             hook.settle().await.len(),
             2,
