@@ -47,6 +47,14 @@ async fn reload(app: &TestApp, key: Option<&str>) -> (u16, String) {
     (resp.status().as_u16(), resp.text().await.unwrap())
 }
 
+/// The status of an alert create with `key`.
+async fn create_with(app: &TestApp, key: &str) -> u16 {
+    let body = json!({"message": "m"});
+    app.call("POST", "/v2/alerts", Some(key), Some(body))
+        .await
+        .0
+}
+
 async fn metric(app: &TestApp, name: &str) -> String {
     let text = app.text("/metrics").await;
     text.lines()
@@ -117,24 +125,8 @@ async fn reload_applies_a_good_file_and_refuses_a_bad_one() {
         assert_eq!(v["data"]["fullName"], "Carol");
         let (s, v) = app.get("/v2/escalations/night?identifierType=name").await;
         assert_eq!(s, 200, "{v}");
-        let (s, v) = app
-            .call(
-                "POST",
-                "/v2/alerts",
-                Some("late-key-000001"),
-                Some(json!({"message": "m"})),
-            )
-            .await;
-        assert_eq!(s, 202, "{v}");
-        let (s, v) = app
-            .call(
-                "POST",
-                "/v2/alerts",
-                Some(WEB_KEY),
-                Some(json!({"message": "m"})),
-            )
-            .await;
-        assert_eq!(s, 401, "{v}");
+        assert_eq!(create_with(&app, "late-key-000001").await, 202);
+        assert_eq!(create_with(&app, WEB_KEY).await, 401);
 
         // The routing tree in memory: web alerts now go to `web`.
         let web2 = json!({"alertname": "Down2", "team": "web"});
@@ -174,15 +166,7 @@ async fn reload_applies_a_good_file_and_refuses_a_bad_one() {
             "0"
         );
         assert_eq!(app.get("/v2/users/carol@example.com").await.0, 200);
-        let (s, _) = app
-            .call(
-                "POST",
-                "/v2/alerts",
-                Some("late-key-000001"),
-                Some(json!({"message": "m"})),
-            )
-            .await;
-        assert_eq!(s, 202);
+        assert_eq!(create_with(&app, "late-key-000001").await, 202);
         let web3 = json!({"alertname": "Down3", "team": "web"});
         assert_eq!(receivers_of(&app, web3).await, json!([{"name": "web"}]));
 
