@@ -481,25 +481,6 @@ macro_rules! am_backend {
 am_backend!(sqlite, sqlx::Sqlite, Dialect::Sqlite);
 am_backend!(postgres, sqlx::Postgres, Dialect::Postgres);
 
-/// Like `on_backend!`, over the writer pool: on SQLite its one connection, so that concurrent
-/// ingests queue in the pool instead of contending for SQLite's write lock (whose busy handler
-/// sleeps, up to 100 ms at a time, and made POST /api/v2/alerts p99 reach 850 ms under 8
-/// connections). On PostgreSQL it is the same pool.
-macro_rules! on_am_writer {
-    ($self:expr, $m:ident, $pool:ident => $body:expr) => {
-        match &$self.writer {
-            Db::Sqlite($pool) => {
-                use sqlite as $m;
-                $body
-            }
-            Db::Postgres($pool) => {
-                use postgres as $m;
-                $body
-            }
-        }
-    };
-}
-
 impl Store {
     /// Stores posted alerts (merged by fingerprint), creates the groups they open (due at
     /// their first flush) and their memberships, in one transaction.
@@ -526,7 +507,7 @@ impl Store {
     /// is tried alone so that one bad request cannot sink the others.
     #[tracing::instrument(level = "debug", skip_all, fields(ingests = batch.len()))]
     pub async fn am_ingest_batch(&self, batch: &[AmIngest]) -> Vec<Result<()>> {
-        on_am_writer!(self, m, pool => match m::ingest_retrying(pool, batch).await {
+        on_writer!(self, m, pool => match m::ingest_retrying(pool, batch).await {
             Ok(()) => batch.iter().map(|_| Ok(())).collect(),
             Err(e) if batch.len() == 1 => vec![Err(e)],
             Err(_) => {
@@ -585,7 +566,7 @@ impl Store {
         lease_until: i64,
         limit: i64,
     ) -> Result<Vec<AmGroup>> {
-        on_am_writer!(self, m, pool => m::claim(pool, now, lease_until, limit).await)
+        on_writer!(self, m, pool => m::claim(pool, now, lease_until, limit).await)
     }
 
     /// Ends a claim with the flush's result; `false` when the claim was lost.
@@ -595,12 +576,12 @@ impl Store {
         lease_until: i64,
         result: &AmFlushResult,
     ) -> Result<bool> {
-        on_am_writer!(self, m, pool => m::finish(pool, group_key, lease_until, result).await)
+        on_writer!(self, m, pool => m::finish(pool, group_key, lease_until, result).await)
     }
 
     /// Deletes resolved alerts that ended before `before` and are in no group.
     pub async fn am_gc(&self, before: i64) -> Result<u64> {
-        on_am_writer!(self, m, pool => m::gc(pool, before).await)
+        on_writer!(self, m, pool => m::gc(pool, before).await)
     }
 
     /// Every silence with its last update time.
@@ -614,12 +595,12 @@ impl Store {
 
     /// Creates or replaces the silence with `s.id`.
     pub async fn am_put_silence(&self, s: &Silence, now: i64) -> Result<()> {
-        on_am_writer!(self, m, pool => m::put_silence(pool, s, now).await)
+        on_writer!(self, m, pool => m::put_silence(pool, s, now).await)
     }
 
     /// See the backend's `expire_silence`.
     pub async fn am_expire_silence(&self, id: &str, now: i64) -> Result<Option<bool>> {
-        on_am_writer!(self, m, pool => m::expire_silence(pool, id, now).await)
+        on_writer!(self, m, pool => m::expire_silence(pool, id, now).await)
     }
 }
 

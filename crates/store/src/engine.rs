@@ -170,6 +170,8 @@ pub struct ClaimedDelivery {
     pub interrupted: bool,
     pub created_at: i64,
     pub token: String,
+    /// When the claim runs out: the delivery is due again then (taken for cut off).
+    pub deadline: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -445,7 +447,7 @@ macro_rules! engine_backend {
                                 id, key: d.key.clone(), alert_id: d.alert_id.clone(), user_id: d.user_id.clone(),
                                 username: d.username.clone(), contact: d.contact.clone(), channel: d.channel.clone(),
                                 target: d.target.clone(), payload: d.payload.clone(), attempts: 1, interrupted: false,
-                                created_at: now, token: h.token.to_string(),
+                                created_at: now, token: h.token.to_string(), deadline: h.deadline,
                             });
                         }
                     }
@@ -650,7 +652,7 @@ macro_rules! engine_backend {
                     let interrupted = was_sending.contains(id.as_str());
                     ClaimedDelivery {
                         id, key, alert_id, user_id, username, contact, channel, target, payload, attempts,
-                        interrupted, created_at, token: token.to_string(),
+                        interrupted, created_at, token: token.to_string(), deadline,
                     }
                 }).collect();
                 // Oldest first, as selected.
@@ -671,14 +673,16 @@ macro_rules! engine_backend {
                     (r, state, next, error, sent_at)
                 }).collect();
                 let mut tx = begin(pool).await?;
-                let set = format!("state = v.v_state, next_attempt_at = v.v_next, last_error = v.v_error, sent_at = v.v_sent, deadline = NULL, lease_owner = NULL, updated_at = {now}");
-                let held = update_claimed(&mut tx, "deliveries", &["v_state", "v_next", "v_error", "v_sent"], &set,
+                // `now` is bound, not written into the text: the statement stays cacheable.
+                let set = "state = v.v_state, next_attempt_at = v.v_next, last_error = v.v_error, sent_at = v.v_sent, deadline = NULL, lease_owner = NULL, updated_at = v.v_now";
+                let held = update_claimed(&mut tx, "deliveries", &["v_state", "v_next", "v_error", "v_sent", "v_now"], set,
                     &rows, |r| (r.0.id.as_str(), r.0.token.as_str()),
                     |sep, r| {
                         cast(sep, r.1.to_string(), "TEXT");
                         cast(sep, r.2, "BIGINT");
                         cast(sep, r.3.to_string(), "TEXT");
                         cast(sep, r.4, "BIGINT");
+                        cast(sep, now, "BIGINT");
                     }).await?;
                 let written: Vec<&DeliveryResult> = rs.iter().filter(|r| held.contains(&r.id)).collect();
                 let logs: Vec<EngineLog> = written.iter().filter_map(|r| r.log.clone()).collect();
@@ -791,22 +795,6 @@ macro_rules! engine_backend {
 
 engine_backend!(sqlite, sqlx::Sqlite, Dialect::Sqlite);
 engine_backend!(postgres, sqlx::Postgres, Dialect::Postgres);
-
-/// Like `on_backend!`, over the writer pool.
-macro_rules! on_writer {
-    ($self:expr, $m:ident, $pool:ident => $body:expr) => {
-        match &$self.writer {
-            Db::Sqlite($pool) => {
-                use sqlite as $m;
-                $body
-            }
-            Db::Postgres($pool) => {
-                use postgres as $m;
-                $body
-            }
-        }
-    };
-}
 
 impl Store {
     /// Claims up to `limit` escalations due at `now` until `lease_until`.

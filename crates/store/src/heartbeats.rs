@@ -245,7 +245,16 @@ macro_rules! heartbeats_backend {
             pub async fn update(pool: &Pool, name: &str, f: &HeartbeatFields, now: i64) -> Result<bool> {
                 let mut tx = begin_write(pool).await?;
                 let Some(cur) = lock(&mut tx, name).await? else { return Ok(false) };
-                let team = team_id(&mut tx, &f.owner_team).await?;
+                rewrite(&mut tx, &cur, f, false, now).await?;
+                tx.commit().await?;
+                Ok(true)
+            }
+
+            /// Rewrites every field of `cur` from `f` (`managed` marks it as the config's). The
+            /// due time follows: disabling clears it, enabling or a new interval restarts it from
+            /// `now`, otherwise it stays.
+            async fn rewrite(tx: &mut Tx, cur: &Current, f: &HeartbeatFields, managed: bool, now: i64) -> Result<()> {
+                let team = team_id(tx, &f.owner_team).await?;
                 let expires_at = if !f.enabled {
                     None
                 } else if !cur.enabled || (!cur.expired && cur.interval_ms != f.interval_ms) {
@@ -253,14 +262,13 @@ macro_rules! heartbeats_backend {
                 } else {
                     cur.expires_at
                 };
-                sqlx::query("UPDATE heartbeats SET name = $2, description = $3, interval_ms = $4, interval_unit = $5, enabled = $6, owner_team_id = $7, alert_message = $8, alert_tags = $9, alert_priority = $10, expires_at = $11, updated_at = $12 WHERE id = $1")
+                sqlx::query("UPDATE heartbeats SET name = $2, description = $3, interval_ms = $4, interval_unit = $5, enabled = $6, owner_team_id = $7, alert_message = $8, alert_tags = $9, alert_priority = $10, expires_at = $11, updated_at = $12, managed = (managed OR $13) WHERE id = $1")
                     .bind(&cur.id).bind(&f.name).bind(&f.description).bind(f.interval_ms)
                     .bind(&f.interval_unit).bind(f.enabled).bind(&team).bind(&f.alert_message)
-                    .bind(tags_to_json(&f.alert_tags)).bind(&f.alert_priority).bind(expires_at).bind(now)
-                    .execute(&mut *tx).await
+                    .bind(tags_to_json(&f.alert_tags)).bind(&f.alert_priority).bind(expires_at).bind(now).bind(managed)
+                    .execute(&mut **tx).await
                     .map_err(|e| conflict(e, &f.name))?;
-                tx.commit().await?;
-                Ok(true)
+                Ok(())
             }
 
             pub async fn set_enabled(pool: &Pool, name: &str, enabled: bool, now: i64) -> Result<bool> {
@@ -297,23 +305,10 @@ macro_rules! heartbeats_backend {
             pub async fn apply(pool: &Pool, declared: &[HeartbeatFields], now: i64) -> Result<()> {
                 let mut tx = begin_write(pool).await?;
                 for f in declared {
-                    let team = team_id(&mut tx, &f.owner_team).await?;
                     match lock(&mut tx, &f.name).await? {
-                        Some(cur) => {
-                            let expires_at = if !f.enabled {
-                                None
-                            } else if !cur.enabled || (!cur.expired && cur.interval_ms != f.interval_ms) {
-                                Some(now + f.interval_ms)
-                            } else {
-                                cur.expires_at
-                            };
-                            sqlx::query("UPDATE heartbeats SET name = $2, description = $3, interval_ms = $4, interval_unit = $5, enabled = $6, owner_team_id = $7, alert_message = $8, alert_tags = $9, alert_priority = $10, expires_at = $11, managed = TRUE, updated_at = $12 WHERE id = $1")
-                                .bind(&cur.id).bind(&f.name).bind(&f.description).bind(f.interval_ms)
-                                .bind(&f.interval_unit).bind(f.enabled).bind(&team).bind(&f.alert_message)
-                                .bind(tags_to_json(&f.alert_tags)).bind(&f.alert_priority).bind(expires_at).bind(now)
-                                .execute(&mut *tx).await?;
-                        }
+                        Some(cur) => rewrite(&mut tx, &cur, f, true, now).await?,
                         None => {
+                            let team = team_id(&mut tx, &f.owner_team).await?;
                             sqlx::query("INSERT INTO heartbeats (id, name, description, interval_ms, interval_unit, enabled, owner_team_id, alert_message, alert_tags, alert_priority, expires_at, managed, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, TRUE, $12, $12)")
                                 .bind(uuid::Uuid::now_v7().to_string()).bind(&f.name).bind(&f.description).bind(f.interval_ms)
                                 .bind(&f.interval_unit).bind(f.enabled).bind(&team).bind(&f.alert_message)

@@ -23,6 +23,23 @@ macro_rules! on_backend {
     };
 }
 
+/// [`on_backend`] on the write pool: SQLite's one write connection (whose transactions start
+/// as writers), the same pool on PostgreSQL.
+macro_rules! on_writer {
+    ($self:expr, $m:ident, $pool:ident => $body:expr) => {
+        match &$self.writer {
+            Db::Sqlite($pool) => {
+                use sqlite as $m;
+                $body
+            }
+            Db::Postgres($pool) => {
+                use postgres as $m;
+                $body
+            }
+        }
+    };
+}
+
 mod alertmanager;
 mod directory;
 mod engine;
