@@ -40,15 +40,9 @@ pub struct AppState {
     pub escalation_wake: Arc<Notify>,
     pub pages_wake: Arc<Notify>,
     pub outbox_wake: Arc<Notify>,
-    /// The `notify:` section (Twilio replies are checked against its auth token).
-    pub notify: Arc<Live<klaxon_core::notify_config::NotifyConfig>>,
-    /// The outbox's channels and retry settings (from `notify:`).
-    pub outbox_channels: Arc<
-        Live<(
-            crate::notify::Channels,
-            klaxon_core::notify_config::RetryConfig,
-        )>,
-    >,
+    /// The channels the outbox sends through, with the `notify:` section they were made from
+    /// (retry settings; Twilio replies are checked against its auth token).
+    pub channels: Arc<Live<crate::notify::Channels>>,
     /// The health checks the health worker runs, and its wake-up.
     pub health_checks: Arc<Live<crate::status::health::Checks>>,
     pub health_wake: Arc<Notify>,
@@ -239,11 +233,10 @@ impl App {
             pages_wake: Arc::new(Notify::new()),
             outbox_wake: Arc::new(Notify::new()),
             status_pages: Default::default(),
-            notify: Arc::new(Live::new((*notify).clone())),
-            outbox_channels: Arc::new(Live::new((
-                crate::notify::Channels::new(notify.clone(), webhook_secret)?,
-                notify.retry,
-            ))),
+            channels: Arc::new(Live::new(crate::notify::Channels::new(
+                notify.clone(),
+                webhook_secret,
+            )?)),
             health_checks: Arc::new(Live::new(crate::status::health::Checks::new(
                 &settings.config.health_checks,
             ))),
@@ -306,7 +299,7 @@ impl App {
         let outbox = crate::engine::outbox::Outbox::new(
             store.clone(),
             clock.clone(),
-            state.outbox_channels.clone(),
+            state.channels.clone(),
             state.outbox_wake.clone(),
         );
         let pager = Arc::new(crate::engine::pages::Pager {

@@ -1,7 +1,7 @@
 //! Prometheus metrics, kept in atomics and rendered as text at `/metrics`.
 
 use std::fmt::Write;
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 
 /// Upper bounds (seconds) of the ingest latency histogram.
 const BUCKETS: [f64; 12] = [
@@ -19,8 +19,8 @@ pub struct Metrics {
     ingest_buckets: [AtomicU64; BUCKETS.len()],
     ingest_count: AtomicU64,
     ingest_sum_micros: AtomicU64,
-    /// 1 when the last config reload worked (or none was tried), else 0.
-    reload_failed: AtomicU64,
+    /// The last config reload failed (none tried counts as success).
+    reload_failed: AtomicBool,
     /// Unix seconds of the last successful config load (the start counts).
     reload_success_secs: AtomicU64,
 }
@@ -45,13 +45,13 @@ impl Metrics {
 
     /// A config load (the start or a reload) succeeded at `now` (unix ms).
     pub fn config_loaded(&self, now: i64) {
-        self.reload_failed.store(0, Relaxed);
+        self.reload_failed.store(false, Relaxed);
         self.reload_success_secs
             .store(now.max(0) as u64 / 1000, Relaxed);
     }
 
     pub fn config_reload_failed(&self) {
-        self.reload_failed.store(1, Relaxed);
+        self.reload_failed.store(true, Relaxed);
     }
 
     pub fn render(&self) -> String {
@@ -60,7 +60,7 @@ impl Metrics {
             (
                 "klaxon_config_last_reload_successful",
                 "Whether the last config reload attempt was successful.",
-                1 - self.reload_failed.load(Relaxed).min(1),
+                u64::from(!self.reload_failed.load(Relaxed)),
             ),
             (
                 "klaxon_config_last_reload_success_timestamp_seconds",

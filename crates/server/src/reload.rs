@@ -40,7 +40,7 @@ impl<T> Live<T> {
 
 /// Where the running config came from, and the lock that keeps two reloads apart.
 pub struct Source {
-    /// `None` when Klaxon runs without a config file (nothing to reload).
+    /// The settings running now (`path` is `None` without a config file: nothing to reload).
     pub settings: tokio::sync::Mutex<Settings>,
 }
 
@@ -108,19 +108,17 @@ async fn reload_file(state: &AppState) -> anyhow::Result<Report> {
     next.opsgenie_prefix = current.opsgenie_prefix.clone();
 
     crate::app::apply_config(&state.store, &next, &heartbeats, now).await?;
+    let names: Vec<String> = checks.by_name.keys().cloned().collect();
+    state.store.sync_health_checks(&names, now).await?;
 
+    // Nothing below can fail: the running config is swapped whole.
     state.am.set(am);
     state.mappings.set(next.config.alert_mappings());
-    state.notify.set(next.config.notify.clone());
-    state
-        .outbox_channels
-        .set((channels, next.config.notify.retry));
+    state.channels.set(channels);
     state
         .host_pages
         .set(crate::http::statuspage::HostPages::new(&next.status_pages));
-    let names: Vec<String> = checks.by_name.keys().cloned().collect();
     state.health_checks.set(checks);
-    state.store.sync_health_checks(&names, now).await?;
     state.keys.clear();
     // Policies, routes and rules may have changed: every worker looks again.
     state.am.get().wake.notify_one();

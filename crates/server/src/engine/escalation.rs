@@ -290,7 +290,8 @@ impl Escalator {
                 .any(|p| p.due_at.is_some());
             let handoff = Handoff {
                 token: &token,
-                deadline: now + DEADLINE_MS,
+                // From the clock now, not the round's start: `work` loops over batches.
+                deadline: self.clock.now_ms() + DEADLINE_MS,
             };
             let handed_off = self
                 .store

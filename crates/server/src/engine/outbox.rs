@@ -24,6 +24,9 @@ const BATCH: i64 = 128;
 /// for a free slot plus the send's own timeout (10 s each), so that a delivery still in flight
 /// in this process is never taken for a dead one.
 pub const DEADLINE_MS: i64 = 30_000;
+/// What a send may take, its timeout plus time to record the outcome: one is started only with
+/// this much of its claim left.
+const SEND_BUDGET_MS: i64 = crate::notify::SEND_TIMEOUT.as_millis() as i64 + 5_000;
 /// Sends in flight at once.
 const PARALLEL: u32 = 128;
 /// Outcomes recorded per transaction at most.
@@ -36,8 +39,8 @@ const FINISH_BATCH: usize = 512;
 pub struct Outbox {
     store: Store,
     clock: Arc<dyn Clock>,
-    /// The channels and retry settings (replaced by a config reload).
-    channels: Arc<Live<(Channels, RetryConfig)>>,
+    /// The channels, with their retry settings (replaced by a config reload).
+    channels: Arc<Live<Channels>>,
     slots: Arc<Semaphore>,
     results: mpsc::UnboundedSender<(DeliveryResult, OwnedSemaphorePermit)>,
 }
@@ -70,7 +73,7 @@ impl Outbox {
     pub fn new(
         store: Store,
         clock: Arc<dyn Clock>,
-        channels: Arc<Live<(Channels, RetryConfig)>>,
+        channels: Arc<Live<Channels>>,
         wake: Arc<Notify>,
     ) -> Arc<Outbox> {
         let (tx, rx) = mpsc::unbounded_channel();
@@ -90,7 +93,7 @@ impl Outbox {
             let token = uuid::Uuid::now_v7().to_string();
             let claimed = self
                 .store
-                .claim_deliveries(now, now + DEADLINE_MS, &token, BATCH)
+                .claim_deliveries(now, self.clock.now_ms() + DEADLINE_MS, &token, BATCH)
                 .await?;
             let n = claimed.len();
             self.dispatch(claimed).await;
@@ -102,18 +105,24 @@ impl Outbox {
 
     /// Sends deliveries already claimed by this process (waits for a free slot for each).
     pub async fn dispatch(&self, ds: Vec<ClaimedDelivery>) {
-        let live = self.channels.get();
+        let channels = self.channels.get();
         for d in ds {
             let Ok(permit) = self.slots.clone().acquire_owned().await else {
                 return;
             };
-            let live = live.clone();
+            // A send must end (and be recorded) inside its claim, or the delivery falls due
+            // again while in flight and is sent twice. One that waited too long for a slot is
+            // left to fall due at its deadline instead.
+            if self.clock.now_ms() + SEND_BUDGET_MS > d.deadline {
+                tracing::warn!(delivery = %d.id, "outbox: no slot in time; the delivery is sent once its claim runs out");
+                continue;
+            }
+            let channels = channels.clone();
             let clock = self.clock.clone();
             let results = self.results.clone();
             tokio::spawn(async move {
-                let (channels, retry) = &*live;
-                let r = attempt(channels, &d).await;
-                let result = outcome(retry, &d, r, clock.now_ms());
+                let r = attempt(&channels, &d).await;
+                let result = outcome(&channels.config().retry, &d, r, clock.now_ms());
                 // The finisher lives as long as the outbox.
                 let _ = results.send((result, permit));
             });

@@ -114,10 +114,10 @@ impl Pager {
                 }
                 done.push(d);
             }
-            let deadline = now + super::outbox::DEADLINE_MS;
+            // From the clock now, not the round's start: `work` loops over batches.
             let handoff = Handoff {
                 token: &token,
-                deadline,
+                deadline: self.clock.now_ms() + super::outbox::DEADLINE_MS,
             };
             let handed_off = self.store.finish_pages(&done, now, Some(handoff)).await?;
             self.outbox.dispatch(handed_off).await;

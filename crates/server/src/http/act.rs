@@ -173,8 +173,8 @@ fn twilio_signature_ok(
     path: &str,
     params: &BTreeMap<String, String>,
 ) -> bool {
-    let notify = state.notify.get();
-    let Some(t) = &notify.twilio else {
+    let channels = state.channels.get();
+    let Some(t) = &channels.config().twilio else {
         return true;
     };
     let Some(sig) = headers

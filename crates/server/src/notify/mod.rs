@@ -49,6 +49,11 @@ pub struct Channels {
 }
 
 impl Channels {
+    /// The `notify:` section these channels were made from.
+    pub fn config(&self) -> &NotifyConfig {
+        &self.cfg
+    }
+
     pub fn new(cfg: Arc<NotifyConfig>, webhook_secret: String) -> anyhow::Result<Channels> {
         let http = reqwest::Client::builder()
             .timeout(SEND_TIMEOUT)

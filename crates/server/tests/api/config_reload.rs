@@ -105,6 +105,10 @@ async fn reload_applies_a_good_file_and_refuses_a_bad_one() {
             404
         );
 
+        // Both keys go through the auth cache (which keeps refusals too) before the reload.
+        assert_eq!(create_with(&app, WEB_KEY).await, 202);
+        assert_eq!(create_with(&app, "late-key-000001").await, 401);
+
         // Without a key (and anonymous loopback not allowed): refused, nothing read.
         let (s, body) = reload(&app, None).await;
         assert_eq!(s, 401, "{body}");
@@ -149,11 +153,11 @@ async fn reload_applies_a_good_file_and_refuses_a_bad_one() {
             "{st}"
         );
 
-        // A broken file: 500 with the file and line, the metric says so, and the running
-        // config stays (carol and the new key still work, the tree is unchanged).
+        // A broken file that would also take carol, the late key and the web route away: 500
+        // with the file and line, the metric says so, and none of it happens.
         std::fs::write(
             &app.config_path,
-            after_config() + "heartbeats:\n  - {name: nightly, interval: banana}\n",
+            config(BEFORE) + "heartbeats:\n  - {name: nightly, interval: banana}\n",
         )
         .unwrap();
         let (s, body) = reload(&app, Some(ADMIN_KEY)).await;
