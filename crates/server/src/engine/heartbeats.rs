@@ -47,13 +47,7 @@ pub fn declared(
             .into_iter()
             .find(|(_, ms)| interval_ms % ms == 0)
             .map_or("seconds", |(u, _)| u);
-            let mut tags: Vec<String> = Vec::new();
-            for t in &h.alert_tags {
-                let t = truncate_chars(t.trim(), limits::TAG_LEN);
-                if !t.is_empty() && !tags.contains(&t) {
-                    tags.push(t);
-                }
-            }
+            let tags = crate::http::ingest::tags(h.alert_tags.iter().map(String::as_str), &[]);
             Ok(HeartbeatFields {
                 name: h.name.trim().to_string(),
                 description: truncate_chars(

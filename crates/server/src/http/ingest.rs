@@ -39,6 +39,27 @@ impl Default for RequestIds {
     }
 }
 
+/// The client's address, for the `source` of what it sends without one.
+pub fn client_ip(parts: &axum::http::request::Parts) -> String {
+    parts
+        .extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip().to_string())
+        .unwrap_or_default()
+}
+
+/// An alert's message within its limit and its description; a message that had to be cut is
+/// kept whole in an empty description, so nothing the source said is lost.
+pub fn message_and_description(message: &str, description: &str) -> (String, String) {
+    let cut = truncate_chars(message, limits::MESSAGE);
+    let description = if cut.chars().count() < message.chars().count() && description.is_empty() {
+        message
+    } else {
+        description
+    };
+    (cut, truncate_chars(description, limits::DESCRIPTION))
+}
+
 /// Who a write is by: the integration, via `via` (`PagerDuty`, `Alertmanager`), from `source`.
 pub fn actor(integration: &Integration, via: &str, source: &str) -> Actor {
     let source = source.trim();

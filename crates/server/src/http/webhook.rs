@@ -30,9 +30,7 @@ use serde_json::{json, Value};
 use std::sync::atomic::Ordering::Relaxed;
 
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/integrations/webhook", post(receive))
-        .route("/api/integrations/webhook/", post(receive))
+    Router::new().route("/api/integrations/webhook", post(receive))
 }
 
 pub async fn receive(
@@ -51,6 +49,7 @@ pub async fn receive(
         .extract(&value)
         .map_err(HookError::Malformed)?;
 
+    let client = ingest::client_ip(&parts);
     let (alias, kind, source) = match event {
         WebhookEvent::Create(a) => {
             let alias = a
@@ -63,24 +62,21 @@ pub async fn receive(
                 .and_then(|p| mapping.priority_for(p))
                 .or(integration.default_priority)
                 .unwrap_or(Priority::P3);
-            let message = truncate_chars(&a.message, limits::MESSAGE);
-            // A cut message is kept whole in the description.
-            let description = if message.chars().count() < a.message.chars().count()
-                && a.description.is_empty()
-            {
-                a.message.clone()
-            } else {
-                a.description.clone()
-            };
+            let (message, description) =
+                ingest::message_and_description(&a.message, &a.description);
             let mut details = Details::default();
             for (k, v) in &a.details {
                 details.add(k, v);
             }
-            let source = a.source.trim().to_string();
+            // Without a source in the body, the client's address (as an OpsGenie create).
+            let source = match a.source.trim() {
+                "" => client.clone(),
+                s => s.to_string(),
+            };
             let new = NewAlert {
                 alias: alias.clone(),
                 message,
-                description: truncate_chars(&description, limits::DESCRIPTION),
+                description,
                 priority,
                 source: truncate_chars(&source, limits::SOURCE),
                 entity: truncate_chars(a.entity.trim(), limits::ENTITY),
@@ -103,17 +99,8 @@ pub async fn receive(
                 action: ActionRequest::Ready(action),
                 note: None,
             };
-            (alias, kind, String::new())
+            (alias, kind, client)
         }
-    };
-    let source = if source.is_empty() {
-        parts
-            .extensions
-            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-            .map(|c| c.0.ip().to_string())
-            .unwrap_or_default()
-    } else {
-        source
     };
     let is_create = matches!(kind, WriteKind::Create(_));
     let request_id = RequestIds::new().take();

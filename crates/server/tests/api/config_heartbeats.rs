@@ -79,6 +79,13 @@ async fn declared_heartbeats_show_expire_and_stay_read_only() {
             )
             .await;
         assert_eq!(s, 403);
+        for action in ["disable", "enable"] {
+            let path = format!("/v2/heartbeats/hourly-cron/{action}");
+            let (s, v) = app.call("POST", &path, Some(ADMIN_KEY), None).await;
+            assert_eq!(s, 403, "{action}: {v}");
+        }
+        let (_, v) = app.get("/v2/heartbeats/hourly-cron").await;
+        assert_eq!(v["data"]["enabled"], false, "{v}");
 
         app.clock.advance(Duration::from_secs(20));
         let (s, _) = app

@@ -189,6 +189,8 @@ async fn a_cron_body_with_detail_pointers_and_the_refusals() {
         assert_eq!(a["message"], "nightly-backup");
         assert_eq!(a["priority"], "P1");
         assert_eq!(a["details"], json!({"exit_code": "3", "host": "db2"}));
+        // No source mapped: the client's address, as an OpsGenie create gets.
+        assert_eq!(a["source"], "127.0.0.1");
         let before = alert_count(&app).await;
 
         // Refused, nothing written.

@@ -33,9 +33,7 @@ use std::collections::BTreeSet;
 use std::sync::atomic::Ordering::Relaxed;
 
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/integrations/alertmanager", post(receive))
-        .route("/api/integrations/alertmanager/", post(receive))
+    Router::new().route("/api/integrations/alertmanager", post(receive))
 }
 
 /// Receive one notification: open, update or close the group's alert.
@@ -47,14 +45,9 @@ pub async fn receive(
     let started = std::time::Instant::now();
     let (integration, bytes) = hook::authenticated_body(&state, &parts, body).await?;
     let n = Notification::parse(&bytes).map_err(HookError::Malformed)?;
-    let source = if n.external_url.trim().is_empty() {
-        parts
-            .extensions
-            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-            .map(|c| c.0.ip().to_string())
-            .unwrap_or_default()
-    } else {
-        n.external_url.trim().to_string()
+    let source = match n.external_url.trim() {
+        "" => ingest::client_ip(&parts),
+        url => url.to_string(),
     };
     let mut w = Writes {
         state: &state,

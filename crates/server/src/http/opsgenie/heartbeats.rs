@@ -26,7 +26,6 @@ type RawBody = Result<Bytes, BytesRejection>;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/v2/heartbeats", get(list).post(create))
-        .route("/v2/heartbeats/", get(list).post(create))
         .route(
             "/v2/heartbeats/{name}",
             get(get_one).patch(update).delete(delete),
@@ -69,7 +68,7 @@ fn read_only(h: &StoredHeartbeat) -> Result<(), OgError> {
             StatusCode::FORBIDDEN,
             format!(
                 "Heartbeat [{}] is declared in the config file (heartbeats:) and is read-only \
-                 through the API: change it there and restart Klaxon",
+                 through the API: change it there and reload (SIGHUP or POST /-/reload)",
                 h.name
             ),
         ))
@@ -356,6 +355,8 @@ pub async fn delete(
 }
 
 async fn set_enabled(state: &AppState, name: &str, enabled: bool) -> Result<Response, OgError> {
+    // The file's `enabled:` would undo it at the next reload or restart.
+    read_only(&load(state, name).await?)?;
     if !state
         .store
         .set_heartbeat_enabled(name, enabled, state.clock.now_ms())

@@ -4,7 +4,6 @@
 use super::error::OgError;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::http::StatusCode;
 use klaxon_core::alert::ResponderRef;
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
@@ -16,29 +15,10 @@ pub struct Body {
 
 /// Parses a JSON object body. An empty body is `{}` (the SDK sends none for a plain close).
 pub fn parse(body: Result<Bytes, BytesRejection>) -> Result<Body, OgError> {
-    let bytes = body.map_err(|r| {
-        if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            OgError::from_status(StatusCode::PAYLOAD_TOO_LARGE)
-        } else {
-            OgError::bad_request(format!("Could not read request body: {r}"))
-        }
-    })?;
-    if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Ok(Body {
-            map: Map::new(),
-            errors: vec![],
-        });
-    }
-    match serde_json::from_slice::<Value>(&bytes) {
-        Ok(Value::Object(map)) => Ok(Body {
-            map,
-            errors: vec![],
-        }),
-        Ok(_) => Err(OgError::bad_request("Request body must be a JSON object")),
-        Err(e) => Err(OgError::bad_request(format!(
-            "Request body is not valid JSON: {e}"
-        ))),
-    }
+    Ok(Body {
+        map: super::error::json_object(body)?,
+        errors: vec![],
+    })
 }
 
 impl Body {

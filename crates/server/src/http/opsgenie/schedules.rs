@@ -43,7 +43,6 @@ pub fn router() -> Router<AppState> {
     use crud::*;
     Router::new()
         .route("/v2/schedules", get(list).post(create))
-        .route("/v2/schedules/", get(list).post(create))
         .route("/v2/schedules/on-calls", get(on_call::all_on_calls))
         .route("/v2/schedules/on-calls/{user}", get(ical::user_feed))
         .route(

@@ -31,9 +31,7 @@ use serde_json::{json, Value};
 use std::sync::atomic::Ordering::Relaxed;
 
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/v2/enqueue", post(enqueue))
-        .route("/v2/enqueue/", post(enqueue))
+    Router::new().route("/v2/enqueue", post(enqueue))
 }
 
 /// Send an event: trigger, acknowledge or resolve an alert by its dedup key.
@@ -122,13 +120,7 @@ pub fn new_alert(
     mapping: &AlertMapping,
 ) -> NewAlert {
     let summary = t.summary.trim();
-    let message = truncate_chars(summary, limits::MESSAGE);
-    // A cut summary is kept whole in the description, so nothing the source said is lost.
-    let description = if message.chars().count() < summary.chars().count() {
-        truncate_chars(summary, limits::DESCRIPTION)
-    } else {
-        String::new()
-    };
+    let (message, description) = ingest::message_and_description(summary, "");
     let priority = mapping
         .priority_for(t.severity.as_str())
         .unwrap_or(Priority::P3);

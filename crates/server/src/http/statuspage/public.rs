@@ -474,14 +474,7 @@ async fn uptime_days(state: &AppState, view: &View) -> SpResult<HashMap<String, 
 }
 
 fn html_response(m: Markup) -> Response {
-    (
-        [
-            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
-            (header::CACHE_CONTROL, "public, max-age=10"),
-        ],
-        m.into_string(),
-    )
-        .into_response()
+    html_body(m.into_string().into())
 }
 
 async fn page_html(State(s): State<AppState>, h: HeaderMap, page: PageId) -> Response {
