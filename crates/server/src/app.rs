@@ -293,43 +293,21 @@ impl App {
             state.heartbeat_wake.clone(),
             stop_rx.clone(),
         )));
-        // The engine's three workers share one outbox: the escalation and page workers hand it
-        // the deliveries due at once, the outbox worker claims the rest (retries, other
-        // processes' leftovers, messages queued by other parts).
-        let outbox = crate::engine::outbox::Outbox::new(
-            store.clone(),
-            clock.clone(),
-            state.channels.clone(),
-            state.outbox_wake.clone(),
+        // The escalation, page and outbox workers run on the engine's own thread.
+        workers.push(
+            crate::engine::thread::start(crate::engine::thread::Parts {
+                store: store.clone(),
+                writer,
+                clock: clock.clone(),
+                channels: state.channels.clone(),
+                links,
+                escalation_wake,
+                pages_wake: state.pages_wake.clone(),
+                outbox_wake: state.outbox_wake.clone(),
+                stop: stop_rx,
+            })
+            .await?,
         );
-        let pager = Arc::new(crate::engine::pages::Pager {
-            store: store.clone(),
-            clock: clock.clone(),
-            links,
-            outbox: outbox.clone(),
-        });
-        let escalator = Arc::new(crate::engine::escalation::Escalator {
-            store: store.clone(),
-            writer,
-            clock: clock.clone(),
-            pager: pager.clone(),
-            pages_wake: state.pages_wake.clone(),
-        });
-        workers.push(tokio::spawn(crate::engine::escalation::run(
-            escalator,
-            escalation_wake,
-            stop_rx.clone(),
-        )));
-        workers.push(tokio::spawn(crate::engine::pages::run(
-            pager,
-            state.pages_wake.clone(),
-            stop_rx.clone(),
-        )));
-        workers.push(tokio::spawn(crate::engine::outbox::run(
-            outbox,
-            state.outbox_wake.clone(),
-            stop_rx,
-        )));
 
         let router = crate::http::router(state.clone());
         let shutdown = Arc::new(Notify::new());

@@ -283,6 +283,23 @@ type DeliveryRow = (
     i64,
 );
 
+/// A claimed delivery with the state it was claimed from and the time it fell due.
+type ClaimRow = (
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    String,
+    String,
+    String,
+    String,
+    String,
+    i64,
+    String,
+    i64,
+    i64,
+);
+
 macro_rules! engine_backend {
     ($modname:ident, $db:ty, $dialect:expr) => {
         pub mod $modname {
@@ -342,30 +359,19 @@ macro_rules! engine_backend {
                 Ok(())
             }
 
-            /// Claims up to `limit` rows of `table` due at `now`: one statement moves their due
+            /// Claims up to `limit` rows of `table` due at `now`: one statement (one round trip
+            /// on PostgreSQL, where the rows another process holds are skipped) moves their due
             /// time to `lease_until` and marks them with `token`, returning `cols`.
             async fn claim_rows<R>(pool: &Pool, table: &str, cols: &str, now: i64, lease_until: i64, token: &str, limit: i64) -> Result<Vec<R>>
             where
                 R: for<'r> sqlx::FromRow<'r, <DB as sqlx::Database>::Row> + Send + Unpin,
             {
-                let mut tx = begin(pool).await?;
-                let ids: Vec<(String,)> = sqlx::query_as(&format!(
-                    "SELECT id FROM {table} WHERE due_at <= $1 ORDER BY due_at LIMIT $2{}", skip_locked()))
-                    .bind(now).bind(limit).fetch_all(&mut *tx).await?;
-                if ids.is_empty() {
-                    tx.commit().await?;
-                    return Ok(vec![]);
-                }
-                let mut qb = sqlx::QueryBuilder::<DB>::new(format!("UPDATE {table} SET due_at = "));
-                qb.push_bind(lease_until).push(", lease_until = ").push_bind(lease_until)
-                    .push(", lease_owner = ").push_bind(token).push(" WHERE id IN (");
-                let mut sep = qb.separated(", ");
-                for (id,) in &ids {
-                    sep.push_bind(id);
-                }
-                qb.push(format!(") RETURNING {cols}"));
-                let rows: Vec<R> = qb.build_query_as().fetch_all(&mut *tx).await?;
-                tx.commit().await?;
+                let rows: Vec<R> = sqlx::query_as(&format!(
+                    "WITH due AS (SELECT id FROM {table} WHERE due_at <= $1 ORDER BY due_at LIMIT $2{}) \
+                     UPDATE {table} SET due_at = $3, lease_until = $3, lease_owner = $4 WHERE id IN (SELECT id FROM due) RETURNING {cols}",
+                    skip_locked()))
+                    .bind(now).bind(limit).bind(lease_until).bind(token)
+                    .fetch_all(pool).await?;
                 Ok(rows)
             }
 
@@ -629,36 +635,56 @@ macro_rules! engine_backend {
             }
 
             pub async fn claim_deliveries(pool: &Pool, now: i64, deadline: i64, token: &str, limit: i64) -> Result<Vec<ClaimedDelivery>> {
-                let mut tx = begin(pool).await?;
-                let due: Vec<(String, String)> = sqlx::query_as(&format!(
-                    "SELECT id, state FROM deliveries WHERE next_attempt_at <= $1 ORDER BY next_attempt_at LIMIT $2{}", skip_locked()))
-                    .bind(now).bind(limit).fetch_all(&mut *tx).await?;
-                if due.is_empty() {
-                    tx.commit().await?;
-                    return Ok(vec![]);
-                }
-                let was_sending: std::collections::HashSet<&str> = due.iter().filter(|(_, s)| s == "sending").map(|(id, _)| id.as_str()).collect();
-                let mut qb = sqlx::QueryBuilder::<DB>::new("UPDATE deliveries SET state = 'sending', attempts = attempts + 1, next_attempt_at = ");
-                qb.push_bind(deadline).push(", deadline = ").push_bind(deadline).push(", lease_owner = ").push_bind(token)
-                    .push(", updated_at = ").push_bind(now).push(" WHERE id IN (");
-                let mut sep = qb.separated(", ");
-                for (id, _) in &due {
-                    sep.push_bind(id);
-                }
-                qb.push(") RETURNING id, key, alert_id, user_id, username, contact, channel, target, payload, attempts, state, created_at");
-                let rows: Vec<DeliveryRow> = qb.build_query_as().fetch_all(&mut *tx).await?;
-                tx.commit().await?;
-                let mut out: Vec<ClaimedDelivery> = rows.into_iter().map(|(id, key, alert_id, user_id, username, contact, channel, target, payload, attempts, _state, created_at)| {
-                    let interrupted = was_sending.contains(id.as_str());
+                const COLS: &str = "id, key, alert_id, user_id, username, contact, channel, target, payload, attempts";
+                // Each row with the state it was claimed from (`sending`: an attempt cut off)
+                // and the time it fell due, for the order.
+                let mut rows: Vec<(DeliveryRow, i64)> = match DIALECT {
+                    // One statement, one round trip: the rows another process holds are skipped.
+                    Dialect::Postgres => {
+                        let rows: Vec<ClaimRow> = sqlx::query_as(&format!(
+                            "WITH due AS (SELECT id AS due_id, state AS was, next_attempt_at AS was_due FROM deliveries \
+                             WHERE next_attempt_at <= $1 ORDER BY next_attempt_at LIMIT $2 FOR UPDATE SKIP LOCKED) \
+                             UPDATE deliveries SET state = 'sending', attempts = attempts + 1, next_attempt_at = $3, deadline = $3, lease_owner = $4, updated_at = $5 FROM due WHERE id = due.due_id RETURNING {COLS}, was, created_at, was_due"))
+                            .bind(now).bind(limit).bind(deadline).bind(token).bind(now)
+                            .fetch_all(pool).await?;
+                        rows.into_iter().map(|(a, b, c, d, e, f, g, h, i, j, k, l, due)| ((a, b, c, d, e, f, g, h, i, j, k, l), due)).collect()
+                    }
+                    // In-process: SQLite's RETURNING cannot name the claimed rows' old state.
+                    Dialect::Sqlite => {
+                        let mut tx = begin(pool).await?;
+                        let due: Vec<(String, String, i64)> = sqlx::query_as(
+                            "SELECT id, state, next_attempt_at FROM deliveries WHERE next_attempt_at <= $1 ORDER BY next_attempt_at LIMIT $2")
+                            .bind(now).bind(limit).fetch_all(&mut *tx).await?;
+                        if due.is_empty() {
+                            tx.commit().await?;
+                            return Ok(vec![]);
+                        }
+                        let mut qb = sqlx::QueryBuilder::<DB>::new("UPDATE deliveries SET state = 'sending', attempts = attempts + 1, next_attempt_at = ");
+                        qb.push_bind(deadline).push(", deadline = ").push_bind(deadline).push(", lease_owner = ").push_bind(token)
+                            .push(", updated_at = ").push_bind(now).push(" WHERE id IN (");
+                        let mut sep = qb.separated(", ");
+                        for (id, _, _) in &due {
+                            sep.push_bind(id);
+                        }
+                        qb.push(format!(") RETURNING {COLS}, state, created_at"));
+                        let updated: Vec<DeliveryRow> = qb.build_query_as().fetch_all(&mut *tx).await?;
+                        tx.commit().await?;
+                        let was: std::collections::HashMap<&str, (&str, i64)> = due.iter().map(|(id, s, at)| (id.as_str(), (s.as_str(), *at))).collect();
+                        updated.into_iter().map(|mut r| {
+                            let (state, at) = was.get(r.0.as_str()).copied().unwrap_or(("pending", i64::MAX));
+                            r.10 = state.to_string();
+                            (r, at)
+                        }).collect()
+                    }
+                };
+                // Oldest first, as selected.
+                rows.sort_by_key(|r| r.1);
+                Ok(rows.into_iter().map(|((id, key, alert_id, user_id, username, contact, channel, target, payload, attempts, was, created_at), _)| {
                     ClaimedDelivery {
                         id, key, alert_id, user_id, username, contact, channel, target, payload, attempts,
-                        interrupted, created_at, token: token.to_string(), deadline,
+                        interrupted: was == "sending", created_at, token: token.to_string(), deadline,
                     }
-                }).collect();
-                // Oldest first, as selected.
-                let order: std::collections::HashMap<&str, usize> = due.iter().enumerate().map(|(i, (id, _))| (id.as_str(), i)).collect();
-                out.sort_by_key(|d| order.get(d.id.as_str()).copied().unwrap_or(usize::MAX));
-                Ok(out)
+                }).collect())
             }
 
             /// Records attempts' outcomes in one transaction, each only if its delivery is still
@@ -694,7 +720,10 @@ macro_rules! engine_backend {
             }
 
             pub async fn recent_sends(pool: &Pool, channel: &str, target: &str, since: i64) -> Result<Vec<i64>> {
-                let rows: Vec<(i64,)> = sqlx::query_as("SELECT sent_at FROM deliveries WHERE channel = $1 AND target = $2 AND sent_at > $3")
+                // Sent: when. Being sent: when claimed. Waiting (scheduled, or a retry): when due.
+                let rows: Vec<(i64,)> = sqlx::query_as(
+                    "SELECT CASE WHEN sent_at IS NOT NULL THEN sent_at WHEN state = 'sending' THEN updated_at ELSE next_attempt_at END \
+                     FROM deliveries WHERE channel = $1 AND target = $2 AND (sent_at > $3 OR next_attempt_at IS NOT NULL)")
                     .bind(channel).bind(target).bind(since).fetch_all(pool).await?;
                 Ok(rows.into_iter().map(|(t,)| t).collect())
             }
@@ -885,7 +914,8 @@ impl Store {
         on_backend!(self, m, pool => m::next_due(pool, "deliveries", "next_attempt_at").await)
     }
 
-    /// When messages to this target were sent after `since` (throttling).
+    /// When messages to this target were sent after `since`, are being sent (when claimed) or
+    /// are waiting to be (when due): what a new message's throttle counts.
     pub async fn recent_sends(&self, channel: &str, target: &str, since: i64) -> Result<Vec<i64>> {
         on_backend!(self, m, pool => m::recent_sends(pool, channel, target, since).await)
     }

@@ -226,6 +226,29 @@ impl Store {
         }
     }
 
+    /// The same database through a pool of its own, opened on the calling task's runtime
+    /// (PostgreSQL connections belong to the runtime that opened them; the engine runs on its
+    /// own thread so that its round trips do not queue behind HTTP requests). On SQLite the
+    /// store itself: its connections run on their own threads, and it has one writer.
+    pub async fn with_own_pool(&self, max_connections: u32) -> Result<Store> {
+        match &self.db {
+            Db::Sqlite(_) => Ok(self.clone()),
+            Db::Postgres(p) => {
+                let pool = PgPoolOptions::new()
+                    .max_connections(max_connections)
+                    .acquire_timeout(Duration::from_secs(10))
+                    .connect_with((*p.connect_options()).clone())
+                    .await?;
+                Ok(Store {
+                    db: Db::Postgres(pool.clone()),
+                    writer: Db::Postgres(pool),
+                    status_notifier: self.status_notifier.clone(),
+                    status_gen: self.status_gen.clone(),
+                })
+            }
+        }
+    }
+
     pub fn dialect(&self) -> Dialect {
         match self.db {
             Db::Sqlite(_) => Dialect::Sqlite,

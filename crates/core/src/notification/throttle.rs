@@ -34,6 +34,10 @@ impl Throttle {
         window_ms: 15 * 60_000,
     };
 
+    pub fn window_ms(&self) -> i64 {
+        self.window_ms
+    }
+
     pub fn new(spec: ThrottleSpec) -> Result<Self, NotificationError> {
         let window_ms = spec.window.as_millis();
         if spec.max == 0 || window_ms <= 0 {
@@ -62,6 +66,18 @@ impl Throttle {
         recent.sort_unstable();
         // Sends leave the window oldest first; once `len - max + 1` have left, one fits.
         Decision::NotBefore(recent[recent.len() - max] + self.window_ms)
+    }
+
+    /// When one more message may go out, at `now` or later, given every message sent to this
+    /// contact or already scheduled for it (`taken`, any order, future ones included). Messages
+    /// keep their order: one goes after those scheduled before it, so no window ever holds
+    /// more than `max` of them, however many arrive at once.
+    pub fn schedule(&self, taken: &[Millis], now: Millis) -> Millis {
+        let start = taken.iter().copied().fold(now, Millis::max);
+        match self.check(taken, start) {
+            Decision::Allowed => start,
+            Decision::NotBefore(t) => t,
+        }
     }
 }
 
@@ -120,6 +136,69 @@ mod tests {
             window: "0".parse().unwrap()
         })
         .is_err());
+    }
+
+    #[test]
+    fn a_burst_is_spread_so_that_no_window_holds_more_than_max() {
+        let t = throttle(5, "15m");
+        let m = 60_000;
+        let mut taken = vec![];
+        // Twelve messages in the same instant: five now, five 15 minutes later, two after that.
+        for _ in 0..12 {
+            let at = t.schedule(&taken, 0);
+            taken.push(at);
+        }
+        assert_eq!(
+            taken,
+            [
+                0,
+                0,
+                0,
+                0,
+                0,
+                15 * m,
+                15 * m,
+                15 * m,
+                15 * m,
+                15 * m,
+                30 * m,
+                30 * m
+            ]
+        );
+        // A message scheduled ahead holds its place: a new one goes after it.
+        assert_eq!(t.schedule(&[10 * m], 0), 10 * m);
+        assert_eq!(t.schedule(&[], 7), 7);
+    }
+
+    proptest! {
+        /// Whatever was sent or scheduled (and when), a message scheduled by `schedule` never
+        /// makes a window hold more than `max`, and goes at the first such instant.
+        #[test]
+        fn schedule_keeps_every_window_within_max(taken0 in prop::collection::vec(0i64..20_000, 0..8), n in 1usize..12, max in 1u32..5, window in 1i64..5_000) {
+            let t = Throttle { max, window_ms: window };
+            let now = 10_000;
+            // Start from a history that is itself within the limit.
+            let mut taken: Vec<i64> = vec![];
+            for s in taken0 {
+                let ok = taken.iter().chain(std::iter::once(&s)).all(|a| {
+                    taken.iter().chain(std::iter::once(&s)).filter(|b| **b > *a - window && **b <= *a).count() <= max as usize
+                        && taken.iter().chain(std::iter::once(&s)).filter(|b| **b >= *a && **b < *a + window).count() <= max as usize
+                });
+                if ok { taken.push(s); }
+            }
+            for _ in 0..n {
+                let at = t.schedule(&taken, now);
+                prop_assert!(at >= now);
+                if at > now {
+                    prop_assert!(at - 1 < now || t.check(&taken, at - 1) != Decision::Allowed || taken.iter().any(|x| *x > at - 1));
+                }
+                taken.push(at);
+                for a in &taken {
+                    let in_window = taken.iter().filter(|b| **b > *a - window && **b <= *a).count();
+                    prop_assert!(in_window <= max as usize, "window ending {} holds {}", a, in_window);
+                }
+            }
+        }
     }
 
     proptest! {

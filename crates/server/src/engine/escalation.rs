@@ -7,7 +7,7 @@
 //! writer, and the row sleeps until the planner's next due time.
 
 use super::outbox::DEADLINE_MS;
-use super::pages::{PageRef, Pager, Profiles};
+use super::pages::{PageRef, PageRound, Pager};
 use super::run_due_loop;
 use super::writer::Writer;
 use crate::http::opsgenie::schedules::on_call_sets;
@@ -46,7 +46,7 @@ pub struct Escalator {
 #[derive(Default)]
 struct Round {
     dir: Loaded,
-    profiles: Profiles,
+    profiles: PageRound,
     policies: HashMap<String, Option<PolicyRecord>>,
     routing_rules: HashMap<String, Vec<TeamRoutingRule>>,
 }

@@ -9,6 +9,7 @@ pub mod outbox;
 pub mod pages;
 pub mod render;
 pub mod snooze;
+pub mod thread;
 pub mod writer;
 
 use klaxon_core::clock::Clock;

@@ -11,7 +11,7 @@ use super::run_due_loop;
 use klaxon_core::clock::Clock;
 use klaxon_core::escalation::AlertEvent;
 use klaxon_core::lifecycle::Alert;
-use klaxon_core::notification::{self, ContactKind, Decision, Page, Throttle};
+use klaxon_core::notification::{self, ContactKind, Page, Throttle};
 use klaxon_store::{EngineLog, Handoff, NewDelivery, PageDone, Store, UserProfile};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -46,8 +46,15 @@ pub struct Planned {
     pub due_at: Option<i64>,
 }
 
-/// Users' profiles loaded during one round (`None`: the user is gone).
-pub type Profiles = HashMap<String, Option<UserProfile>>;
+/// What one round of planning has loaded or decided so far.
+#[derive(Default)]
+pub struct PageRound {
+    /// Users' profiles (`None`: the user is gone).
+    users: HashMap<String, Option<UserProfile>>,
+    /// Per throttled (channel, target): when its messages were sent or are scheduled,
+    /// including those planned earlier in this round (not committed yet).
+    taken: HashMap<(String, String), Vec<i64>>,
+}
 
 pub async fn run(p: Arc<Pager>, wake: Arc<Notify>, stop: tokio::sync::watch::Receiver<bool>) {
     let w = p.clone();
@@ -90,7 +97,7 @@ impl Pager {
                 .into_iter()
                 .map(|(a, e)| (a.id.clone(), (a, e)))
                 .collect();
-            let mut profiles = Profiles::new();
+            let mut profiles = PageRound::default();
             let mut done = Vec::with_capacity(n);
             for c in &claimed {
                 let mut d = PageDone {
@@ -133,15 +140,15 @@ impl Pager {
         c: &PageRef<'_>,
         alert: &Alert,
         events: &[AlertEvent],
-        profiles: &mut Profiles,
+        profiles: &mut PageRound,
         now: i64,
     ) -> anyhow::Result<Planned> {
         let mut d = Planned::default();
-        if !profiles.contains_key(c.user_id) {
+        if !profiles.users.contains_key(c.user_id) {
             let p = self.store.notification_profile(c.user_id).await?;
-            profiles.insert(c.user_id.to_string(), p);
+            profiles.users.insert(c.user_id.to_string(), p);
         }
-        let Some(Some(profile)) = profiles.get(c.user_id) else {
+        let Some(Some(profile)) = profiles.users.get(c.user_id) else {
             d.logs.push(EngineLog {
                 alert_id: alert.id.clone(),
                 text: format!("User {} no longer exists: not notified", c.username),
@@ -205,19 +212,23 @@ impl Pager {
             };
             let mut due_at = now;
             if kind.is_throttled() {
-                let window = 15 * 60_000;
-                let sent = self
-                    .store
-                    .recent_sends(channel, &target, now - window)
-                    .await?;
-                if let Decision::NotBefore(t) = Throttle::PHONE.check(&sent, now) {
-                    due_at = t;
+                let taken = match profiles.taken.entry((channel.to_string(), target.clone())) {
+                    std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+                    std::collections::hash_map::Entry::Vacant(e) => e.insert(
+                        self.store
+                            .recent_sends(channel, &target, now - Throttle::PHONE.window_ms())
+                            .await?,
+                    ),
+                };
+                due_at = Throttle::PHONE.schedule(taken, now);
+                taken.push(due_at);
+                if due_at > now {
                     d.logs.push(EngineLog {
                         alert_id: alert.id.clone(),
                         text: format!(
                             "{channel} to {} throttled (too many messages to {target} lately): held until {}",
                             c.username,
-                            klaxon_core::time::format_iso(t)
+                            klaxon_core::time::format_iso(due_at)
                         ),
                     });
                 }

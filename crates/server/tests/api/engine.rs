@@ -573,3 +573,44 @@ async fn renotify_pages_the_responders_again_from_the_start() {
         app.stop().await;
     }
 }
+
+#[tokio::test]
+async fn a_burst_of_pages_to_one_phone_is_throttled_to_five_per_fifteen_minutes() {
+    for backend in klaxon_store::testing::backends() {
+        let hook = receiver().await;
+        let app = TestApp::spawn_with(backend, &engine_config(&hook.url), None).await;
+        let carol = "carol@example.com";
+        store(&app)
+            .create_contact_method(
+                carol,
+                &contact("sms", ContactKind::Sms, "+491709999999"),
+                T0,
+            )
+            .await
+            .unwrap();
+        // Eight alerts at once (one round of the engine, most likely): every one pages Carol,
+        // who has no rules, so each sends her an SMS at once — five may go now.
+        let ids = futures_util::future::join_all(
+            (0..8).map(|_| alert(&app, json!([{"type": "user", "username": carol}]))),
+        )
+        .await;
+        assert_eq!(hook.wait_for(5).await.len(), 5, "{backend:?}");
+        assert_eq!(hook.settle().await.len(), 5, "{backend:?}: three held back");
+        let mut held = 0;
+        for id in &ids {
+            held += logs(&app, id)
+                .await
+                .iter()
+                .filter(|l| l.contains("throttled") && l.contains("T00:15:00"))
+                .count();
+        }
+        assert_eq!(held, 3, "{backend:?}: the timeline says until when");
+        // Fifteen minutes later the three go out (five fit in the new window).
+        at_minute(&app, 14).await;
+        assert_eq!(hook.settle().await.len(), 5, "{backend:?}");
+        at_minute(&app, 15).await;
+        assert_eq!(hook.wait_for(8).await.len(), 8, "{backend:?}");
+        assert_eq!(hook.settle().await.len(), 8, "{backend:?}: each once");
+        app.stop().await;
+    }
+}
