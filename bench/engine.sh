@@ -91,6 +91,6 @@ fi
 PGD="$TMP/pg"; mkdir -p "$PGD"; chown postgres "$PGD"
 runuser -u postgres -- /usr/lib/postgresql/15/bin/initdb -D "$PGD/data" -A trust -U postgres >/dev/null
 runuser -u postgres -- /usr/lib/postgresql/15/bin/pg_ctl -D "$PGD/data" -l "$PGD/log" -w \
-  -o "-p 54358 -k $PGD -c listen_addresses=127.0.0.1 -c max_connections=200" start >/dev/null
+  -o "-p 54358 -k $PGD -c listen_addresses=127.0.0.1 -c max_connections=200 ${PG_EXTRA:-}" start >/dev/null
 runuser -u postgres -- psql -q -h "$PGD" -p 54358 -c "CREATE DATABASE steady" postgres
 run "postgres" "postgres://postgres@127.0.0.1:54358/postgres" "postgres://postgres@127.0.0.1:54358/steady"

@@ -109,7 +109,7 @@ async fn reload_file(state: &AppState) -> anyhow::Result<Report> {
 
     crate::app::apply_config(&state.store, &next, &heartbeats, now).await?;
     let names: Vec<String> = checks.by_name.keys().cloned().collect();
-    state.store.sync_health_checks(&names, now).await?;
+    let removed = state.store.sync_health_checks(&names, now).await?;
 
     // Nothing below can fail: the running config is swapped whole.
     state.am.set(am);
@@ -127,6 +127,15 @@ async fn reload_file(state: &AppState) -> anyhow::Result<Report> {
     state.escalation_wake.notify_one();
     state.pages_wake.notify_one();
     state.outbox_wake.notify_one();
+    // Checks removed while down: their alerts close, their components recover.
+    crate::status::health::retire(
+        &state.store,
+        &state.writer,
+        &removed,
+        &current.config.health_checks,
+        now,
+    )
+    .await;
     *current = next;
     state.metrics.config_loaded(now);
     Ok(report)

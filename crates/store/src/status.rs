@@ -933,12 +933,16 @@ macro_rules! status_backend {
 
             // ---- health checks -------------------------------------------------------------
 
-            pub async fn sync_checks(pool: &Pool, names: &[String], now: i64) -> Result<()> {
+            pub async fn sync_checks(pool: &Pool, names: &[String], now: i64) -> Result<Vec<HealthCheckState>> {
                 let mut tx = begin_write(pool).await?;
-                let have: Vec<(String,)> = sqlx::query_as("SELECT name FROM health_check_state").fetch_all(&mut *tx).await?;
-                for (n,) in &have {
-                    if !names.contains(n) {
-                        sqlx::query("DELETE FROM health_check_state WHERE name = $1").bind(n).execute(&mut *tx).await?;
+                let have: Vec<(String, Option<i64>, bool, i64, i64, Option<String>, Option<i64>, Option<bool>, Option<String>)> = sqlx::query_as(
+                    "SELECT name, next_run_at, down, failures, successes, incident_id, last_run_at, last_ok, last_error FROM health_check_state")
+                    .fetch_all(&mut *tx).await?;
+                let mut removed = Vec::new();
+                for r in have {
+                    if !names.contains(&r.0) {
+                        sqlx::query("DELETE FROM health_check_state WHERE name = $1").bind(&r.0).execute(&mut *tx).await?;
+                        removed.push(HealthCheckState { name: r.0, next_run_at: r.1, down: r.2, failures: r.3, successes: r.4, incident_id: r.5, last_run_at: r.6, last_ok: r.7, last_error: r.8 });
                     }
                 }
                 for n in names {
@@ -946,7 +950,7 @@ macro_rules! status_backend {
                         .bind(n).bind(now).execute(&mut *tx).await?;
                 }
                 tx.commit().await?;
-                Ok(())
+                Ok(removed)
             }
 
             pub async fn next_check(pool: &Pool) -> Result<Option<i64>> {
@@ -1290,7 +1294,13 @@ impl Store {
 
     /// Makes the stored check states match the declared checks: new ones are due at `now`,
     /// removed ones are dropped.
-    pub async fn sync_health_checks(&self, names: &[String], now: i64) -> Result<()> {
+    /// Makes the stored check states those of `names`: adds the new ones (due at once) and
+    /// drops the others, returning what they were (a removed check may have been down).
+    pub async fn sync_health_checks(
+        &self,
+        names: &[String],
+        now: i64,
+    ) -> Result<Vec<HealthCheckState>> {
         on_backend!(self, m, pool => m::sync_checks(pool, names, now).await)
     }
 

@@ -298,8 +298,11 @@ pub async fn run(
     stop: tokio::sync::watch::Receiver<bool>,
 ) {
     let names: Vec<String> = checks.get().by_name.keys().cloned().collect();
-    if let Err(e) = store.sync_health_checks(&names, clock.now_ms()).await {
-        tracing::error!(error = %e, "health checks: cannot sync their state");
+    let now = clock.now_ms();
+    match store.sync_health_checks(&names, now).await {
+        // Removed while Klaxon was stopped: their configuration is gone with them.
+        Ok(removed) => retire(&store, &writer, &removed, &[], now).await,
+        Err(e) => tracing::error!(error = %e, "health checks: cannot sync their state"),
     }
     let s = store.clone();
     crate::engine::run_due_loop(
@@ -396,7 +399,15 @@ pub async fn apply(
         }
         Transition::Recovered => {
             tracing::info!(check = %c.name, "health check recovered");
-            recovered(store, writer, c, now, state.incident_id.take()).await?;
+            recovered(
+                store,
+                writer,
+                c,
+                now,
+                state.incident_id.take(),
+                "passes again",
+            )
+            .await?;
         }
         Transition::None => {}
     }
@@ -506,12 +517,54 @@ async fn went_down(
     Ok(incident)
 }
 
+/// Ends what a check that was down had opened: checks removed from the config (found in the
+/// stored states `removed`; `old` is the config they were removed from, when known). Their
+/// alerts close, and their status-page incident resolves or their component turns operational
+/// again — without the old config only the alerts can be found, and a warning says so.
+pub async fn retire(
+    store: &Store,
+    writer: &Writer,
+    removed: &[klaxon_store::HealthCheckState],
+    old: &[HealthCheckConfig],
+    now: i64,
+) {
+    for s in removed.iter().filter(|s| s.down) {
+        let reason = "was removed from the config";
+        let result = match old.iter().find(|c| c.name == s.name) {
+            Some(c) => recovered(store, writer, c, now, s.incident_id.clone(), reason).await,
+            None => {
+                tracing::warn!(check = %s.name, "a health check that was down is no longer configured: its alert is closed; its status-page component keeps its status");
+                close_alert(writer, &s.name, now, reason).await
+            }
+        };
+        if let Err(e) = result {
+            tracing::warn!(check = %s.name, error = %e, "removed health check: cannot close what it opened");
+        }
+    }
+}
+
+/// Closes the check's alert, if it is open (an alias with no open alert is no error).
+async fn close_alert(writer: &Writer, name: &str, now: i64, reason: &str) -> anyhow::Result<()> {
+    writer
+        .write(op(
+            now,
+            WriteKind::Act {
+                target: Identifier::Alias(alert_alias(name)),
+                action: ActionRequest::Ready(Action::Close),
+                note: Some(format!("Health check {name} {reason}")),
+            },
+        ))
+        .await?;
+    Ok(())
+}
+
 async fn recovered(
     store: &Store,
     writer: &Writer,
     c: &HealthCheckConfig,
     now: i64,
     incident: Option<String>,
+    reason: &str,
 ) -> anyhow::Result<()> {
     if let Some((page, id, _)) = component(store, c).await? {
         let open = match &incident {
@@ -526,7 +579,7 @@ async fn recovered(
                 let mut w = IncidentWrite {
                     status: Some("resolved".into()),
                     body: Some(format!(
-                        "Health check {} passes again. This incident has been resolved.",
+                        "Health check {} {reason}. This incident has been resolved.",
                         c.name
                     )),
                     component_statuses: vec![(id, "operational".into())],
@@ -549,16 +602,7 @@ async fn recovered(
         }
     }
     if c.alert {
-        writer
-            .write(op(
-                now,
-                WriteKind::Act {
-                    target: Identifier::Alias(alert_alias(&c.name)),
-                    action: ActionRequest::Ready(Action::Close),
-                    note: Some(format!("Health check {} passes again", c.name)),
-                },
-            ))
-            .await?;
+        close_alert(writer, &c.name, now, reason).await?;
     }
     Ok(())
 }

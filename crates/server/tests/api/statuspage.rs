@@ -1178,3 +1178,66 @@ async fn the_public_page_is_cached_for_seconds_and_writes_show_at_once() {
         app.stop().await;
     }
 }
+
+/// A check removed from the config (reload) while it is down leaves nothing behind: its alert
+/// closes and its component is operational again. Before, both stayed as they were for ever.
+#[tokio::test]
+async fn a_health_check_removed_while_down_closes_its_alert_and_its_component_recovers() {
+    for backend in backends() {
+        let code = Arc::new(AtomicU16::new(500));
+        let url = health_server(code.clone()).await;
+        let with_check = format!(
+            r#"{PAGE}
+health_checks:
+  - name: api-health
+    type: http
+    url: {url}
+    interval: 10s
+    timeout: 2s
+    retries: 1
+    failure_threshold: 1
+    component: acme/API
+    down_status: major_outage
+    alert: true
+"#
+        );
+        let app = TestApp::spawn_with(backend, &config(&with_check), None).await;
+        let status = || async {
+            let comps = get(&app, "/v1/pages/acme/components").await;
+            find(&comps, "API")["status"].as_str().unwrap().to_string()
+        };
+        let alert_status = || async {
+            let (s, v) = app
+                .get("/v2/alerts/health-check-api-health?identifierType=alias")
+                .await;
+            (s == 200).then(|| v["data"]["status"].as_str().unwrap().to_string())
+        };
+        app.eventually("the check failed", || async {
+            status().await == "major_outage" && alert_status().await.as_deref() == Some("open")
+        })
+        .await;
+
+        std::fs::write(&app.config_path, config(PAGE)).unwrap();
+        let resp = app
+            .http
+            .post(format!("{}/-/reload", app.root()))
+            .header("Authorization", format!("Bearer {ADMIN_KEY}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status().as_u16(), 200, "{backend:?}");
+        app.eventually("the alert closed", || async {
+            alert_status().await.as_deref() == Some("closed")
+        })
+        .await;
+        assert_eq!(status().await, "operational", "{backend:?}");
+        let (_, notes) = app
+            .get("/v2/alerts/health-check-api-health/notes?identifierType=alias")
+            .await;
+        assert!(
+            notes.to_string().contains("was removed from the config"),
+            "{backend:?}: {notes}"
+        );
+        app.stop().await;
+    }
+}
