@@ -52,6 +52,10 @@ pub struct NewEscalation {
     pub planned_to: Option<i64>,
     /// `None`: nothing left to do.
     pub due_at: Option<i64>,
+    /// Timeline lines and recipient states of its first plan: written only if the escalation
+    /// is new (not a duplicate of one another round already started).
+    pub logs: Vec<EngineLog>,
+    pub recipients: Vec<RecipientState>,
 }
 
 /// A user paged by an escalation step. Like escalations, a page is usually planned in the same
@@ -68,8 +72,9 @@ pub struct NewPage {
     pub paged_at: i64,
     pub planned_to: Option<i64>,
     pub due_at: Option<i64>,
-    /// Written only if the page is new (not a duplicate of an existing one).
+    /// Written only if the page is new (not a duplicate of an existing one), like `logs`.
     pub deliveries: Vec<NewDelivery>,
+    pub logs: Vec<EngineLog>,
 }
 
 /// Deliveries due at once that this process sends itself, without a claim round: they are
@@ -463,8 +468,9 @@ macro_rules! engine_backend {
 
             /// Inserts pages (one already there for the same step and user is skipped) and the
             /// deliveries of those that are new.
-            async fn insert_pages(tx: &mut Tx, pages: &[&NewPage], now: i64, handoff: Option<Handoff<'_>>) -> Result<Vec<ClaimedDelivery>> {
+            async fn insert_pages<'p>(tx: &mut Tx, pages: &[&'p NewPage], now: i64, handoff: Option<Handoff<'_>>) -> Result<(Vec<ClaimedDelivery>, Vec<&'p NewPage>)> {
                 let mut claimed = Vec::new();
+                let mut new = Vec::new();
                 for chunk in pages.chunks(CHUNK) {
                     let mut qb = sqlx::QueryBuilder::<DB>::new("INSERT INTO alert_pages (id, alert_id, escalation_id, step_key, user_id, username, paged_at, planned_to, due_at, created_at) ");
                     qb.push_values(chunk, |mut b, p| {
@@ -476,10 +482,11 @@ macro_rules! engine_backend {
                     qb.push(" ON CONFLICT (escalation_id, step_key, user_id) DO NOTHING RETURNING id");
                     let inserted: std::collections::HashSet<String> = qb.build_query_as::<(String,)>().fetch_all(&mut **tx).await?
                         .into_iter().map(|(id,)| id).collect();
+                    new.extend(chunk.iter().copied().filter(|p| inserted.contains(&p.id)));
                     let ds: Vec<&NewDelivery> = chunk.iter().filter(|p| inserted.contains(&p.id)).flat_map(|p| &p.deliveries).collect();
                     claimed.extend(insert_deliveries_to(tx, &ds, now, handoff).await?.1);
                 }
-                Ok(claimed)
+                Ok((claimed, new))
             }
 
             /// Updates rows of `table` from a list of values, only where the row is still
@@ -539,6 +546,7 @@ macro_rules! engine_backend {
                 let done: Vec<&EscalationDone> = done.iter().filter(|d| held.contains(&d.id)).collect();
                 let mut escalations: std::collections::HashSet<String> = held.clone();
                 let new: Vec<&NewEscalation> = done.iter().flat_map(|d| &d.new_escalations).collect();
+                let mut started: Vec<&NewEscalation> = Vec::new();
                 for chunk in new.chunks(CHUNK) {
                     let mut qb = sqlx::QueryBuilder::<DB>::new("INSERT INTO alert_escalations (id, alert_id, origin, policy_id, policy_name, policy, started_at, planned_to, due_at, created_at) ");
                     qb.push_values(chunk, |mut b, e| {
@@ -547,15 +555,23 @@ macro_rules! engine_backend {
                             .push_bind(&e.policy).push_bind(e.started_at).push_bind(e.planned_to).push_bind(due).push_bind(now);
                     });
                     qb.push(" ON CONFLICT (alert_id, origin) DO NOTHING RETURNING id");
-                    for (id,) in qb.build_query_as::<(String,)>().fetch_all(&mut *tx).await? {
-                        escalations.insert(id);
-                    }
+                    let inserted: std::collections::HashSet<String> = qb.build_query_as::<(String,)>().fetch_all(&mut *tx).await?
+                        .into_iter().map(|(id,)| id).collect();
+                    started.extend(chunk.iter().copied().filter(|e| inserted.contains(&e.id)));
+                    escalations.extend(inserted);
                 }
                 let pages: Vec<&NewPage> = done.iter().flat_map(|d| &d.pages).filter(|p| escalations.contains(&p.escalation_id)).collect();
-                let handed_off = insert_pages(&mut tx, &pages, now, handoff).await?;
-                let logs: Vec<EngineLog> = done.iter().flat_map(|d| d.logs.iter().cloned()).collect();
+                let (handed_off, paged) = insert_pages(&mut tx, &pages, now, handoff).await?;
+                // Lines and states only for what was written: a duplicate escalation or page
+                // (another round got there first) leaves no second line on the timeline.
+                let logs: Vec<EngineLog> = done.iter().flat_map(|d| &d.logs)
+                    .chain(started.iter().flat_map(|e| &e.logs))
+                    .chain(paged.iter().flat_map(|p| &p.logs))
+                    .cloned().collect();
                 write_logs(&mut tx, &logs, now).await?;
-                let rs: Vec<RecipientState> = done.iter().flat_map(|d| d.recipients.iter().cloned()).collect();
+                let rs: Vec<RecipientState> = done.iter().flat_map(|d| &d.recipients)
+                    .chain(started.iter().flat_map(|e| &e.recipients))
+                    .cloned().collect();
                 write_recipients(&mut tx, &rs, now).await?;
                 tx.commit().await?;
                 Ok(handed_off)

@@ -594,3 +594,118 @@ async fn concurrent_batches_keep_one_open_alert_per_alias_and_unique_tiny_ids() 
         assert_eq!(tiny.len(), all.len(), "tiny ids must be unique");
     }
 }
+
+/// An escalation (or page) another round already started is not started twice, and leaves no
+/// second line on the timeline, no second recipient state and no second delivery: what the
+/// losing round planned for it is dropped with it.
+#[tokio::test]
+async fn a_duplicate_escalation_writes_nothing_of_its_own() {
+    for (dialect, s) in stores().await {
+        let a = write1(&s, create("dup-esc", T0)).await;
+        let log = |text: &str| EngineLog {
+            alert_id: a.alert_id.clone(),
+            text: text.into(),
+        };
+        let started = |id: &str, text: &str, user: &str| {
+            let escalation = NewEscalation {
+                id: id.into(),
+                alert_id: a.alert_id.clone(),
+                origin: "team:sre".into(),
+                policy_id: String::new(),
+                policy_name: "sre".into(),
+                policy: "{}".into(),
+                started_at: T0,
+                planned_to: Some(T0),
+                due_at: None,
+                logs: vec![log(&format!("{text}: escalation"))],
+                recipients: vec![RecipientState {
+                    alert_id: a.alert_id.clone(),
+                    user_id: user.into(),
+                    username: user.into(),
+                    state: "pending".into(),
+                    method: String::new(),
+                }],
+            };
+            let page = NewPage {
+                id: format!("{id}-page"),
+                alert_id: a.alert_id.clone(),
+                escalation_id: id.into(),
+                step_key: "0".into(),
+                user_id: user.into(),
+                username: user.into(),
+                paged_at: T0,
+                planned_to: Some(T0),
+                due_at: None,
+                deliveries: vec![NewDelivery {
+                    key: format!("{id}/delivery"),
+                    alert_id: Some(a.alert_id.clone()),
+                    user_id: Some(user.into()),
+                    username: user.into(),
+                    contact: "hook".into(),
+                    channel: "webhook".into(),
+                    target: "http://127.0.0.1:9/".into(),
+                    payload: "{}".into(),
+                    due_at: T0 + 60_000,
+                }],
+                logs: vec![log(&format!("{text}: page"))],
+            };
+            (escalation, page)
+        };
+        // The alert's routing row, then a second one (renotify): each round starts the
+        // escalation of origin `team:sre`; the second finds it there.
+        s.renotify(&a.alert_id, T0).await.unwrap();
+        let rows = s
+            .claim_escalations(T0, T0 + 10_000, "tok", 10)
+            .await
+            .unwrap();
+        assert_eq!(rows.len(), 2, "{dialect:?}");
+        for (n, row) in rows.iter().enumerate() {
+            let user = ["bob", "carol"][n];
+            let (e, p) = started(&format!("esc-{n}"), &format!("round {n}"), user);
+            let done = EscalationDone {
+                id: row.id.clone(),
+                token: row.token.clone(),
+                planned_to: T0,
+                due_at: None,
+                new_escalations: vec![e],
+                pages: vec![p],
+                logs: vec![log(&format!("round {n}: routed"))],
+                recipients: vec![],
+            };
+            s.finish_escalations(&[done], T0, None).await.unwrap();
+        }
+        let logs = s
+            .list_logs(
+                &a.alert_id,
+                &LogPage {
+                    limit: 100,
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        let mut texts: Vec<&str> = logs
+            .iter()
+            .map(|l| l.log.as_str())
+            .filter(|t| t.starts_with("round"))
+            .collect();
+        texts.sort();
+        assert_eq!(
+            texts,
+            [
+                "round 0: escalation",
+                "round 0: page",
+                "round 0: routed",
+                "round 1: routed"
+            ],
+            "{dialect:?}"
+        );
+        assert_eq!(
+            s.delivery_counts().await.unwrap(),
+            [("pending".to_string(), 1)],
+            "{dialect:?}"
+        );
+        let recipients = s.list_recipients(&a.alert_id).await.unwrap();
+        assert_eq!(recipients.len(), 1, "{dialect:?}: only round 0's recipient");
+    }
+}

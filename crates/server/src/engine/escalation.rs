@@ -259,8 +259,7 @@ impl Escalator {
                         .await?;
                     (e.planned_to, e.due_at) = (Some(first.planned_to), first.due_at);
                     d.pages.extend(first.pages);
-                    d.logs.extend(first.logs);
-                    d.recipients.extend(first.recipients);
+                    (e.logs, e.recipients) = (first.logs, first.recipients);
                 }
                 // So are the pages' notification rules: what is due at once is sent straight
                 // after the commit.
@@ -280,7 +279,7 @@ impl Escalator {
                     p.planned_to = Some(now);
                     p.due_at = planned.due_at;
                     p.deliveries = planned.deliveries;
-                    d.logs.extend(planned.logs);
+                    p.logs = planned.logs;
                 }
                 done.push(d);
             }
@@ -398,6 +397,8 @@ impl Escalator {
                     started_at: c.started_at,
                     planned_to: None,
                     due_at: Some(now),
+                    logs: vec![],
+                    recipients: vec![],
                 });
             };
             match r.kind {
@@ -605,6 +606,7 @@ impl Escalator {
                     planned_to: None,
                     due_at: Some(now),
                     deliveries: vec![],
+                    logs: vec![],
                 });
                 d.recipients.push(RecipientState {
                     alert_id: alert.id.clone(),
