@@ -117,14 +117,31 @@ pub fn label_prefix_pattern(name: &str, prefix: &str) -> String {
     format!("{}%", &pair[..pair.len() - 2])
 }
 
-type AlertRow = (String, String, String, i64, i64, String, i64);
+/// The 16 hex digits of a fingerprint as stored: the u64 offset by 2^63 as a signed integer,
+/// so that the database's integer order is the order of the hex strings (migration 0015).
+pub fn fingerprint_key(hex: &str) -> Result<i64> {
+    if hex.len() != 16 || !hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+        return Err(StoreError::Invalid(format!(
+            "fingerprint {hex:?} is not 16 lowercase hexadecimal digits"
+        )));
+    }
+    let n = u64::from_str_radix(hex, 16).map_err(|e| StoreError::Invalid(e.to_string()))?;
+    Ok((n ^ (1 << 63)) as i64)
+}
+
+/// The inverse of [`fingerprint_key`].
+pub fn fingerprint_hex(key: i64) -> String {
+    format!("{:016x}", (key as u64) ^ (1 << 63))
+}
+
+type AlertRow = (i64, String, String, i64, i64, String, i64);
 const ALERT_COLS: &str =
     "a.fingerprint, a.labels, a.annotations, a.starts_at, a.ends_at, a.generator_url, a.updated_at";
 
 fn alert_from_row(r: AlertRow) -> Result<AmAlert> {
     let (fingerprint, labels, annotations, starts_at, ends_at, generator_url, updated_at) = r;
     Ok(AmAlert {
-        fingerprint,
+        fingerprint: fingerprint_hex(fingerprint),
         labels: from_json("am_alerts.labels", &labels)?,
         annotations: from_json("am_alerts.annotations", &annotations)?,
         starts_at,
@@ -227,24 +244,25 @@ macro_rules! am_backend {
                 // Alerts, in rounds: the n-th posting of a fingerprint in the batch goes in
                 // round n, so each statement touches a row once (PostgreSQL refuses twice) and
                 // the merge below sees the postings of one fingerprint in arrival order.
-                let mut rounds: Vec<Vec<&AmAlert>> = Vec::new();
-                let mut seen: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+                let mut rounds: Vec<Vec<(i64, &AmAlert)>> = Vec::new();
+                let mut seen: std::collections::HashMap<i64, usize> = std::collections::HashMap::new();
                 for a in batch.iter().flat_map(|r| &r.alerts) {
-                    let n = seen.entry(a.fingerprint.as_str()).or_insert(0);
+                    let key = fingerprint_key(&a.fingerprint)?;
+                    let n = seen.entry(key).or_insert(0);
                     if rounds.len() == *n {
                         rounds.push(Vec::new());
                     }
-                    rounds[*n].push(a);
+                    rounds[*n].push((key, a));
                     *n += 1;
                 }
                 for mut round in rounds {
                     // One order for every writer, so concurrent PostgreSQL batches lock rows
                     // in the same order.
-                    round.sort_unstable_by(|a, b| a.fingerprint.cmp(&b.fingerprint));
+                    round.sort_unstable_by_key(|(key, _)| *key);
                     for chunk in round.chunks(CHUNK) {
                         let mut qb = sqlx::QueryBuilder::<DB>::new("INSERT INTO am_alerts (fingerprint, labels, annotations, starts_at, ends_at, generator_url, updated_at) ");
-                        qb.push_values(chunk, |mut b, a| {
-                            b.push_bind(&a.fingerprint).push_bind(to_json(&a.labels)).push_bind(to_json(&a.annotations))
+                        qb.push_values(chunk, |mut b, (key, a)| {
+                            b.push_bind(*key).push_bind(to_json(&a.labels)).push_bind(to_json(&a.annotations))
                                 .push_bind(a.starts_at).push_bind(a.ends_at).push_bind(&a.generator_url).push_bind(a.updated_at);
                         });
                         // Alertmanager's merge: an update of a still-firing alert keeps the
@@ -264,46 +282,46 @@ macro_rules! am_backend {
                     .collect();
                 new_groups.sort_unstable_by(|a, b| a.0.group_key.cmp(&b.0.group_key));
                 insert_groups(&mut tx, &new_groups).await?;
-                if DIALECT == Dialect::Postgres {
-                    // Hold the groups (KEY SHARE, which flushes updating them do not wait for)
-                    // until the memberships commit, so that a flush finishing with the group's
-                    // deletion sees them. A group such a finish deleted between the insert
-                    // above and the lock is inserted again. (SQLite: BEGIN IMMEDIATE already
-                    // serializes every writer.)
-                    let mut missing = new_groups;
-                    for attempt in 0.. {
-                        let mut found = std::collections::HashSet::new();
-                        for chunk in missing.chunks(CHUNK) {
-                            let mut qb = sqlx::QueryBuilder::<DB>::new("SELECT group_key FROM am_groups WHERE group_key IN (");
-                            let mut list = qb.separated(", ");
-                            for (g, _) in chunk {
-                                list.push_bind(&g.group_key);
-                            }
-                            qb.push(") ORDER BY group_key FOR KEY SHARE");
-                            let rows: Vec<(String,)> = qb.build_query_as().fetch_all(&mut *tx).await?;
-                            found.extend(rows.into_iter().map(|(k,)| k));
+                // The groups' ids, for the memberships. PostgreSQL: hold the groups (KEY
+                // SHARE, which flushes updating them do not wait for) until the memberships
+                // commit, so that a flush finishing with the group's deletion sees them. A
+                // group such a finish deleted between the insert above and the lock is
+                // inserted again. (SQLite: BEGIN IMMEDIATE already serializes every writer.)
+                let lock = match DIALECT { Dialect::Postgres => " FOR KEY SHARE", Dialect::Sqlite => "" };
+                let mut ids: std::collections::HashMap<String, i64> = std::collections::HashMap::with_capacity(new_groups.len());
+                let mut missing = new_groups;
+                for attempt in 0.. {
+                    for chunk in missing.chunks(CHUNK) {
+                        let mut qb = sqlx::QueryBuilder::<DB>::new("SELECT group_key, id FROM am_groups WHERE group_key IN (");
+                        let mut list = qb.separated(", ");
+                        for (g, _) in chunk {
+                            list.push_bind(&g.group_key);
                         }
-                        missing.retain(|(g, _)| !found.contains(&g.group_key));
-                        if missing.is_empty() {
-                            break;
-                        }
-                        if attempt == 5 {
-                            return Err(StoreError::Invalid("alertmanager groups kept disappearing under the ingest; try again".into()));
-                        }
-                        insert_groups(&mut tx, &missing).await?;
+                        qb.push(") ORDER BY group_key").push(lock);
+                        let rows: Vec<(String, i64)> = qb.build_query_as().fetch_all(&mut *tx).await?;
+                        ids.extend(rows);
                     }
+                    missing.retain(|(g, _)| !ids.contains_key(&g.group_key));
+                    if missing.is_empty() {
+                        break;
+                    }
+                    if attempt == 5 {
+                        return Err(StoreError::Invalid("alertmanager groups kept disappearing under the ingest; try again".into()));
+                    }
+                    insert_groups(&mut tx, &missing).await?;
                 }
-                let mut members: Vec<(&str, &str)> = batch.iter()
-                    .flat_map(|r| r.groups.iter().map(|(g, fp)| (g.group_key.as_str(), fp.as_str())))
-                    .collect();
+                let mut members: Vec<(i64, i64)> = Vec::new();
+                for (g, fp) in batch.iter().flat_map(|r| &r.groups) {
+                    members.push((ids[&g.group_key], fingerprint_key(fp)?));
+                }
                 members.sort_unstable();
                 members.dedup();
                 for chunk in members.chunks(CHUNK) {
-                    let mut qb = sqlx::QueryBuilder::<DB>::new("INSERT INTO am_group_alerts (group_key, fingerprint) ");
+                    let mut qb = sqlx::QueryBuilder::<DB>::new("INSERT INTO am_group_alerts (group_id, fingerprint) ");
                     qb.push_values(chunk, |mut b, (g, fp)| {
                         b.push_bind(*g).push_bind(*fp);
                     });
-                    qb.push(" ON CONFLICT (group_key, fingerprint) DO NOTHING");
+                    qb.push(" ON CONFLICT (group_id, fingerprint) DO NOTHING");
                     qb.build().execute(&mut *tx).await?;
                 }
                 tx.commit().await?;
@@ -342,10 +360,10 @@ macro_rules! am_backend {
 
             pub async fn groups(pool: &Pool) -> Result<Vec<(AmGroup, Vec<String>)>> {
                 let rows: Vec<GroupRow> = sqlx::query_as(&format!("SELECT {GROUP_COLS} FROM am_groups g ORDER BY g.group_key")).fetch_all(pool).await?;
-                let members: Vec<(String, String)> = sqlx::query_as("SELECT group_key, fingerprint FROM am_group_alerts ORDER BY group_key, fingerprint").fetch_all(pool).await?;
+                let members: Vec<(String, i64)> = sqlx::query_as("SELECT g.group_key, m.fingerprint FROM am_group_alerts m JOIN am_groups g ON g.id = m.group_id ORDER BY m.group_id, m.fingerprint").fetch_all(pool).await?;
                 let mut by_group: BTreeMap<String, Vec<String>> = BTreeMap::new();
                 for (g, fp) in members {
-                    by_group.entry(g).or_default().push(fp);
+                    by_group.entry(g).or_default().push(fingerprint_hex(fp));
                 }
                 rows.into_iter().map(|r| {
                     let g = group_from_row(r)?;
@@ -355,7 +373,7 @@ macro_rules! am_backend {
             }
 
             pub async fn members(pool: &Pool, group_key: &str) -> Result<Vec<AmAlert>> {
-                let rows: Vec<AlertRow> = sqlx::query_as(&format!("SELECT {ALERT_COLS} FROM am_group_alerts m JOIN am_alerts a ON a.fingerprint = m.fingerprint WHERE m.group_key = $1 ORDER BY a.fingerprint"))
+                let rows: Vec<AlertRow> = sqlx::query_as(&format!("SELECT {ALERT_COLS} FROM am_groups g JOIN am_group_alerts m ON m.group_id = g.id JOIN am_alerts a ON a.fingerprint = m.fingerprint WHERE g.group_key = $1 ORDER BY a.fingerprint"))
                     .bind(group_key).fetch_all(pool).await?;
                 rows.into_iter().map(alert_from_row).collect()
             }
@@ -380,6 +398,7 @@ macro_rules! am_backend {
             /// Writes a flush's result unless the claim was lost (the lease ran out and another
             /// process claimed the group); `false` then.
             pub async fn finish(pool: &Pool, group_key: &str, lease_until: i64, r: &AmFlushResult) -> Result<bool> {
+                let remove = r.remove.iter().map(|fp| fingerprint_key(fp)).collect::<Result<Vec<i64>>>()?;
                 let mut tx = begin_write(pool).await?;
                 let done = match r.next_flush_at {
                     Some(next) => sqlx::query("UPDATE am_groups SET flush_at = $3, notified = $4, suppressed = $5, last_notified_at = $6 WHERE group_key = $1 AND flush_at = $2")
@@ -391,15 +410,15 @@ macro_rules! am_backend {
                         // holds (KEY SHARE) until it commits its memberships: deleting the
                         // group would drop them with it (the membership cascade).
                         let lock = match DIALECT { Dialect::Postgres => " FOR UPDATE", Dialect::Sqlite => "" };
-                        let held: Option<(i64,)> = sqlx::query_as(&format!("SELECT flush_at FROM am_groups WHERE group_key = $1 AND flush_at = $2{lock}"))
+                        let held: Option<(i64,)> = sqlx::query_as(&format!("SELECT id FROM am_groups WHERE group_key = $1 AND flush_at = $2{lock}"))
                             .bind(group_key).bind(lease_until).fetch_optional(&mut *tx).await?;
-                        if held.is_none() {
+                        let Some((id,)) = held else {
                             return Ok(false);
-                        }
-                        let rows: Vec<(String, Option<i64>)> = sqlx::query_as("SELECT m.fingerprint, a.ends_at FROM am_group_alerts m LEFT JOIN am_alerts a ON a.fingerprint = m.fingerprint WHERE m.group_key = $1")
-                            .bind(group_key).fetch_all(&mut *tx).await?;
-                        let seen: std::collections::BTreeSet<&str> = r.remove.iter().map(String::as_str).collect();
-                        let joined = rows.iter().any(|(fp, ends_at)| !seen.contains(fp.as_str()) || ends_at.is_some_and(|e| e > r.flushed_at));
+                        };
+                        let rows: Vec<(i64, Option<i64>)> = sqlx::query_as("SELECT m.fingerprint, a.ends_at FROM am_group_alerts m LEFT JOIN am_alerts a ON a.fingerprint = m.fingerprint WHERE m.group_id = $1")
+                            .bind(id).fetch_all(&mut *tx).await?;
+                        let seen = remove.iter().copied().collect::<std::collections::BTreeSet<i64>>();
+                        let joined = rows.iter().any(|(fp, ends_at)| !seen.contains(fp) || ends_at.is_some_and(|e| e > r.flushed_at));
                         if joined {
                             sqlx::query("UPDATE am_groups SET flush_at = $2, notified = '[]', suppressed = '', last_notified_at = NULL WHERE group_key = $1")
                                 .bind(group_key).bind(r.rejoin_flush_at).execute(&mut *tx).await?
@@ -413,10 +432,10 @@ macro_rules! am_backend {
                 if !ok {
                     return Ok(false);
                 }
-                for fp in &r.remove {
+                for fp in remove {
                     // Only if it is still resolved: a new occurrence may have come in since.
                     // (After a DELETE of the group, its memberships are gone already.)
-                    sqlx::query("DELETE FROM am_group_alerts WHERE group_key = $1 AND fingerprint = $2 AND NOT EXISTS (SELECT 1 FROM am_alerts a WHERE a.fingerprint = $2 AND a.ends_at > $3)")
+                    sqlx::query("DELETE FROM am_group_alerts WHERE group_id = (SELECT id FROM am_groups WHERE group_key = $1) AND fingerprint = $2 AND NOT EXISTS (SELECT 1 FROM am_alerts a WHERE a.fingerprint = $2 AND a.ends_at > $3)")
                         .bind(group_key).bind(fp).bind(r.flushed_at).execute(&mut *tx).await?;
                 }
                 tx.commit().await?;

@@ -18,13 +18,21 @@ async fn stores() -> Vec<(Dialect, Store)> {
     v
 }
 
+/// A fingerprint (16 hex digits) for a test alert's name: the name's bytes, so that the
+/// fingerprints sort as the names do.
+fn fp(name: &str) -> String {
+    assert!(name.len() <= 8, "{name}: at most 8 bytes");
+    let hex: String = name.bytes().map(|b| format!("{b:02x}")).collect();
+    format!("{hex:0<16}")
+}
+
 fn alert(instance: &str, ends_at: i64) -> AmAlert {
     let labels: BTreeMap<String, String> = [("alertname", "Down"), ("instance", instance)]
         .into_iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
     AmAlert {
-        fingerprint: format!("fp-{instance}"),
+        fingerprint: fp(instance),
         labels,
         annotations: BTreeMap::new(),
         starts_at: T0 - 600_000,
@@ -59,10 +67,10 @@ async fn ingest(s: &Store, a: &AmAlert, now: i64) {
 fn all_resolved() -> AmFlushResult {
     AmFlushResult {
         next_flush_at: None,
-        notified: vec!["fp-a".into()],
+        notified: vec![fp("a")],
         suppressed: String::new(),
         last_notified_at: Some(T0 - 60_000),
-        remove: vec!["fp-a".into()],
+        remove: vec![fp("a")],
         flushed_at: T0,
         rejoin_flush_at: T0 + INTERVAL,
     }
@@ -87,7 +95,7 @@ async fn a_member_joining_during_the_last_flush_keeps_the_group() {
         let (g, fps) = members(&s)
             .await
             .unwrap_or_else(|| panic!("{b:?}: the group (and its new member) was deleted"));
-        assert_eq!(fps, vec!["fp-b".to_string()], "{b:?}");
+        assert_eq!(fps, vec![fp("b")], "{b:?}");
         assert_eq!(g.flush_at, T0 + INTERVAL, "{b:?}");
         assert!(g.notified.is_empty(), "{b:?}");
         assert_eq!(g.last_notified_at, None, "{b:?}");
@@ -106,7 +114,7 @@ async fn a_member_firing_again_during_the_last_flush_keeps_the_group() {
             .await
             .unwrap());
         let (g, fps) = members(&s).await.expect("group kept");
-        assert_eq!(fps, vec!["fp-a".to_string()], "{b:?}");
+        assert_eq!(fps, vec![fp("a")], "{b:?}");
         assert_eq!(g.flush_at, T0 + INTERVAL, "{b:?}");
     }
 }
@@ -129,7 +137,7 @@ async fn a_group_whose_members_all_resolved_is_deleted() {
             .unwrap());
         assert_eq!(
             members(&s).await.expect("new group").1,
-            vec!["fp-c".to_string()],
+            vec![fp("c")],
             "{b:?}"
         );
     }
@@ -149,7 +157,7 @@ async fn concurrent_ingests_and_finishes_lose_no_member() {
             let (s1, s2) = (s.clone(), s.clone());
             let key = claimed[0].group_key.clone();
             let result = AmFlushResult {
-                remove: vec![format!("fp-old{round}")],
+                remove: vec![fp(&format!("old{round}"))],
                 flushed_at: now,
                 rejoin_flush_at: now + INTERVAL,
                 ..all_resolved()
@@ -162,7 +170,7 @@ async fn concurrent_ingests_and_finishes_lose_no_member() {
             let (_, fps) = members(&s)
                 .await
                 .unwrap_or_else(|| panic!("{b:?} round {round}: member lost"));
-            assert_eq!(fps, vec![format!("fp-new{round}")], "{b:?} round {round}");
+            assert_eq!(fps, vec![fp(&format!("new{round}"))], "{b:?} round {round}");
             // Resolve it for the next round: the next flush deletes the group.
             ingest(&s, &alert(&format!("new{round}"), now + 100), now + 50).await;
             let c = s
@@ -170,7 +178,7 @@ async fn concurrent_ingests_and_finishes_lose_no_member() {
                 .await
                 .unwrap();
             let r = AmFlushResult {
-                remove: vec![format!("fp-new{round}")],
+                remove: vec![fp(&format!("new{round}"))],
                 flushed_at: now + 400_000,
                 ..all_resolved()
             };
@@ -259,7 +267,7 @@ async fn a_batch_of_ingests_applies_them_in_arrival_order() {
                 .find(|a| a.fingerprint == fp)
                 .unwrap_or_else(|| panic!("{b:?}: {fp} missing"))
         };
-        let a = by_fp("fp-a");
+        let a = by_fp(&fp("a"));
         assert_eq!(
             (
                 a.starts_at,
@@ -270,17 +278,17 @@ async fn a_batch_of_ingests_applies_them_in_arrival_order() {
             (T0 - 60_000, T0 + 990_000, "fourth", T0 + 20),
             "{b:?}"
         );
-        let x = by_fp("fp-x");
+        let x = by_fp(&fp("x"));
         assert_eq!(
             (x.starts_at, x.ends_at, x.annotations["summary"].as_str()),
             (T0 + 100, T0 + 700_000, "again"),
             "{b:?}: a new occurrence after the resolve starts afresh"
         );
-        assert_eq!(by_fp("fp-b").starts_at, T0, "{b:?}");
+        assert_eq!(by_fp(&fp("b")).starts_at, T0, "{b:?}");
 
         // The group existed before the batch: its due time is the first ingest's.
         let (g, fps) = members(&s).await.expect("group");
-        assert_eq!(fps, ["fp-a", "fp-b", "fp-x"], "{b:?}");
+        assert_eq!(fps, [fp("a"), fp("b"), fp("x")], "{b:?}");
         assert_eq!((g.flush_at, g.created_at), (T0, T0 - 100), "{b:?}");
     }
 }
@@ -296,7 +304,7 @@ async fn a_group_opened_in_a_batch_takes_the_first_requests_group_wait() {
         let results = s.am_ingest_batch(&batch).await;
         assert!(results.iter().all(Result::is_ok), "{b:?}: {results:?}");
         let (g, fps) = members(&s).await.expect("group");
-        assert_eq!(fps, ["fp-a", "fp-b"], "{b:?}");
+        assert_eq!(fps, [fp("a"), fp("b")], "{b:?}");
         assert_eq!((g.flush_at, g.created_at), (T0 + 30_000, T0), "{b:?}");
     }
 }
@@ -328,10 +336,10 @@ async fn a_refused_request_in_a_batch_does_not_sink_the_others() {
             .into_iter()
             .map(|a| a.fingerprint)
             .collect();
-        let want: &[&str] = if refused {
-            &["fp-a", "fp-c"]
+        let want: Vec<String> = if refused {
+            vec![fp("a"), fp("c")]
         } else {
-            &["fp-a", "fp-bad", "fp-c"]
+            vec![fp("a"), fp("bad"), fp("c")]
         };
         assert_eq!(fps, want, "{b:?}");
         assert_eq!(members(&s).await.expect("group").1, want, "{b:?}");
@@ -359,6 +367,166 @@ async fn gc_forgets_resolved_alerts_outside_groups() {
             .map(|a| a.fingerprint)
             .collect();
         fps.sort();
-        assert_eq!(fps, ["fp-firing", "fp-kept"], "{b:?}");
+        assert_eq!(fps, [fp("firing"), fp("kept")], "{b:?}");
+    }
+}
+
+/// Migration 0015 (integer fingerprints, memberships by group id) carries the alerts, groups
+/// and memberships of a database written before it over, in fingerprint order across the
+/// sign boundary of the stored integers, and ingests go on into the carried-over groups.
+#[tokio::test]
+async fn migration_0015_keeps_alerts_groups_and_members() {
+    use klaxon_core::alertmanager::Fingerprint;
+    for b in backends() {
+        let url = fresh_database(b).await;
+        // The migrations before 0015, from a copy of their directory.
+        let backend_dir = match b {
+            Dialect::Sqlite => "sqlite",
+            Dialect::Postgres => "postgres",
+        };
+        let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("migrations")
+            .join(backend_dir);
+        let old = std::env::temp_dir().join(format!(
+            "klaxon-migrations-{backend_dir}-{}-{}",
+            std::process::id(),
+            T0
+        ));
+        std::fs::create_dir_all(&old).unwrap();
+        for f in std::fs::read_dir(&src).unwrap() {
+            let f = f.unwrap();
+            let name = f.file_name().into_string().unwrap();
+            if name.as_str() < "0015" {
+                std::fs::copy(f.path(), old.join(&name)).unwrap();
+            }
+        }
+        let migrator = sqlx::migrate::Migrator::new(old.as_path()).await.unwrap();
+        let down: BTreeMap<String, String> = [("alertname", "Down"), ("instance", "db1")]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let real = Fingerprint::of(&down).to_string();
+        let mut fps = vec![
+            real.clone(),
+            "0000000000000000".to_string(),
+            "7fffffffffffffff".to_string(),
+            "8000000000000000".to_string(),
+            "ffffffffffffffff".to_string(),
+        ];
+        let rows: Vec<String> = fps
+            .iter()
+            .map(|fp| {
+                let labels = if *fp == real {
+                    r#"{"alertname":"Down","instance":"db1"}"#.to_string()
+                } else {
+                    format!(r#"{{"alertname":"Down","instance":"{fp}"}}"#)
+                };
+                format!("('{fp}', '{labels}', '{{\"summary\":\"s\"}}', {}, {}, 'http://prom', {T0})", T0 - 1000, T0 + 3_600_000)
+            })
+            .collect();
+        let seed = format!(
+            "INSERT INTO am_alerts (fingerprint, labels, annotations, starts_at, ends_at, generator_url, updated_at) VALUES {};
+             INSERT INTO am_groups (group_key, route_id, receiver, group_labels, alias, flush_at, notified, created_at) VALUES
+               ('{{}}:{{alertname=\"Down\"}}', '0', 'sre', '{{\"alertname\":\"Down\"}}', 'alias-down', {T0}, '[\"{real}\"]', {T0}),
+               ('{{}}/{{severity=\"critical\"}}:{{}}', '0.0', 'db', '{{}}', 'alias-db', {}, '[]', {T0});
+             INSERT INTO am_group_alerts (group_key, fingerprint) VALUES
+               ('{{}}:{{alertname=\"Down\"}}', '{real}'), ('{{}}:{{alertname=\"Down\"}}', 'ffffffffffffffff'),
+               ('{{}}:{{alertname=\"Down\"}}', '0000000000000000'), ('{{}}/{{severity=\"critical\"}}:{{}}', '8000000000000000');",
+            rows.join(", "),
+            T0 + 5
+        );
+        match b {
+            Dialect::Sqlite => {
+                use std::str::FromStr;
+                let opts = sqlx::sqlite::SqliteConnectOptions::from_str(&url)
+                    .unwrap()
+                    .create_if_missing(true)
+                    .foreign_keys(true);
+                let pool = sqlx::SqlitePool::connect_with(opts).await.unwrap();
+                migrator.run(&pool).await.unwrap();
+                sqlx::raw_sql(&seed).execute(&pool).await.unwrap();
+                pool.close().await;
+            }
+            Dialect::Postgres => {
+                let pool = sqlx::PgPool::connect(&url).await.unwrap();
+                migrator.run(&pool).await.unwrap();
+                sqlx::raw_sql(&seed).execute(&pool).await.unwrap();
+                pool.close().await;
+            }
+        }
+        std::fs::remove_dir_all(&old).unwrap();
+
+        let s = Store::connect(&url).await.expect("connect runs 0015");
+        fps.sort();
+        let stored = s.am_alerts(None, &[]).await.unwrap();
+        assert_eq!(
+            stored.iter().map(|a| a.fingerprint.clone()).collect::<Vec<_>>(),
+            fps,
+            "{b:?}: every alert, in hex order"
+        );
+        let a = stored.iter().find(|a| a.fingerprint == real).unwrap();
+        assert_eq!(
+            (
+                &a.labels,
+                a.annotations["summary"].as_str(),
+                a.starts_at,
+                a.ends_at,
+                a.generator_url.as_str(),
+                a.updated_at
+            ),
+            (&down, "s", T0 - 1000, T0 + 3_600_000, "http://prom", T0),
+            "{b:?}"
+        );
+        let groups = s.am_groups().await.unwrap();
+        let summary: Vec<(String, i64, Vec<String>, Vec<String>)> = groups
+            .into_iter()
+            .map(|(g, m)| (g.alias, g.flush_at, g.notified, m))
+            .collect();
+        let mut down_members = vec![
+            real.clone(),
+            "0000000000000000".to_string(),
+            "ffffffffffffffff".to_string(),
+        ];
+        down_members.sort();
+        assert_eq!(
+            summary,
+            vec![
+                (
+                    "alias-db".to_string(),
+                    T0 + 5,
+                    vec![],
+                    vec!["8000000000000000".to_string()]
+                ),
+                ("alias-down".to_string(), T0, vec![real.clone()], down_members),
+            ],
+            "{b:?}: groups and their members"
+        );
+        let members = s.am_group_members(&group().group_key).await.unwrap();
+        assert_eq!(members.len(), 3, "{b:?}");
+
+        // Ingests go on: into a carried-over group, and into a new one (a new id).
+        ingest(&s, &alert("b", T0 + 3_600_000), T0 + 10).await;
+        let fresh = AmGroupRef {
+            group_key: "{}:{alertname=\"Up\"}".into(),
+            alias: "alias-up".into(),
+            ..group()
+        };
+        s.am_ingest(&[alert("c", T0 + 3_600_000)], &[(fresh, fp("c"))], T0 + 10)
+            .await
+            .unwrap();
+        let groups = s.am_groups().await.unwrap();
+        let counts: Vec<(String, usize)> = groups
+            .iter()
+            .map(|(g, m)| (g.alias.clone(), m.len()))
+            .collect();
+        assert_eq!(
+            counts,
+            [
+                ("alias-db".to_string(), 1),
+                ("alias-down".to_string(), 4),
+                ("alias-up".to_string(), 1)
+            ],
+            "{b:?}"
+        );
     }
 }
