@@ -94,8 +94,11 @@ def test_alertmanager_opsgenie_config_creates_and_closes(klaxon_factory, tmp_pat
               f"--start={rfc3339(now - timedelta(seconds=5))}",
               f"--end={rfc3339(now + timedelta(minutes=10))}")
     want_message = "DiskFull: 2 firing: disk 95% full"
-    b = wait_for("update_alerts to change the message",
-                 lambda: (lambda d: d if d and d.get("message") == want_message else None)(get_alert()), am=am)
+    # Alertmanager sends the new message and the new description as two requests, one after
+    # the other: wait for both.
+    b = wait_for("update_alerts to change the message and the description",
+                 lambda: (lambda d: d if d and d.get("message") == want_message
+                          and "instance = db2" in d.get("description", "") else None)(get_alert()), am=am)
     assert b["id"] == a["id"]
     assert b["count"] == 2, b["count"]
     assert "instance = db2" in b["description"], b["description"]

@@ -30,22 +30,23 @@ fn parse_failed(because: impl std::fmt::Display) -> AmError {
     ))
 }
 
-fn string_map(v: Option<&Value>, field: &str) -> Result<BTreeMap<String, String>, AmError> {
+fn string_map(v: Option<Value>, field: &str) -> Result<BTreeMap<String, String>, AmError> {
     match v {
         None | Some(Value::Null) => Ok(BTreeMap::new()),
+        // Taken apart rather than copied: the keys and values move into the map.
         Some(Value::Object(m)) => m
-            .iter()
+            .into_iter()
             .map(|(k, v)| match v {
-                Value::String(s) => Ok((k.clone(), s.clone())),
+                Value::String(s) => Ok((k, s)),
                 other => Err(parse_failed(format!(
                     "json: cannot unmarshal {} into Go struct field Alert.{field} of type string",
-                    json_kind(other)
+                    json_kind(&other)
                 ))),
             })
             .collect(),
         Some(other) => Err(parse_failed(format!(
             "json: cannot unmarshal {} into Go struct field Alert.{field} of type models.LabelSet",
-            json_kind(other)
+            json_kind(&other)
         ))),
     }
 }
@@ -71,11 +72,11 @@ fn parse_body(body: &[u8]) -> Result<Vec<Posted>, AmError> {
         )));
     };
     let mut out = Vec::with_capacity(items.len());
-    for (i, item) in items.iter().enumerate() {
-        let Value::Object(obj) = item else {
+    for (i, item) in items.into_iter().enumerate() {
+        let Value::Object(mut obj) = item else {
             return Err(parse_failed(format!(
                 "json: cannot unmarshal {} into Go value of type models.PostableAlert",
-                json_kind(item)
+                json_kind(&item)
             )));
         };
         if matches!(obj.get("labels"), None | Some(Value::Null)) {
@@ -84,6 +85,9 @@ fn parse_body(body: &[u8]) -> Result<Vec<Posted>, AmError> {
                 format!("{i}.labels in body is required"),
             ));
         }
+        // Checked in this order: labels, annotations, startsAt, endsAt.
+        let labels = string_map(obj.remove("labels"), "labels")?;
+        let annotations = string_map(obj.remove("annotations"), "annotations")?;
         let time = |name: &str| -> Result<Option<i64>, AmError> {
             match obj.get(name) {
                 None | Some(Value::Null) => Ok(None),
@@ -94,13 +98,14 @@ fn parse_body(body: &[u8]) -> Result<Vec<Posted>, AmError> {
                 ))),
             }
         };
+        let (starts_at, ends_at) = (time("startsAt")?, time("endsAt")?);
         out.push(Posted {
-            labels: string_map(obj.get("labels"), "labels")?,
-            annotations: string_map(obj.get("annotations"), "annotations")?,
-            starts_at: time("startsAt")?,
-            ends_at: time("endsAt")?,
-            generator_url: match obj.get("generatorURL") {
-                Some(Value::String(s)) => s.clone(),
+            labels,
+            annotations,
+            starts_at,
+            ends_at,
+            generator_url: match obj.remove("generatorURL") {
+                Some(Value::String(s)) => s,
                 _ => String::new(),
             },
         });
