@@ -120,7 +120,11 @@ pub fn label_prefix_pattern(name: &str, prefix: &str) -> String {
 /// The 16 hex digits of a fingerprint as stored: the u64 offset by 2^63 as a signed integer,
 /// so that the database's integer order is the order of the hex strings (migration 0015).
 pub fn fingerprint_key(hex: &str) -> Result<i64> {
-    if hex.len() != 16 || !hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+    if hex.len() != 16
+        || !hex
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    {
         return Err(StoreError::Invalid(format!(
             "fingerprint {hex:?} is not 16 lowercase hexadecimal digits"
         )));

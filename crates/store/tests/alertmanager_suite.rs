@@ -421,7 +421,11 @@ async fn migration_0015_keeps_alerts_groups_and_members() {
                 } else {
                     format!(r#"{{"alertname":"Down","instance":"{fp}"}}"#)
                 };
-                format!("('{fp}', '{labels}', '{{\"summary\":\"s\"}}', {}, {}, 'http://prom', {T0})", T0 - 1000, T0 + 3_600_000)
+                format!(
+                    "('{fp}', '{labels}', '{{\"summary\":\"s\"}}', {}, {}, 'http://prom', {T0})",
+                    T0 - 1000,
+                    T0 + 3_600_000
+                )
             })
             .collect();
         let seed = format!(
@@ -460,7 +464,10 @@ async fn migration_0015_keeps_alerts_groups_and_members() {
         fps.sort();
         let stored = s.am_alerts(None, &[]).await.unwrap();
         assert_eq!(
-            stored.iter().map(|a| a.fingerprint.clone()).collect::<Vec<_>>(),
+            stored
+                .iter()
+                .map(|a| a.fingerprint.clone())
+                .collect::<Vec<_>>(),
             fps,
             "{b:?}: every alert, in hex order"
         );
@@ -497,7 +504,12 @@ async fn migration_0015_keeps_alerts_groups_and_members() {
                     vec![],
                     vec!["8000000000000000".to_string()]
                 ),
-                ("alias-down".to_string(), T0, vec![real.clone()], down_members),
+                (
+                    "alias-down".to_string(),
+                    T0,
+                    vec![real.clone()],
+                    down_members
+                ),
             ],
             "{b:?}: groups and their members"
         );
