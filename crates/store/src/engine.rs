@@ -288,23 +288,6 @@ type DeliveryRow = (
     i64,
 );
 
-/// A claimed delivery with the state it was claimed from and the time it fell due.
-type ClaimRow = (
-    String,
-    String,
-    Option<String>,
-    Option<String>,
-    String,
-    String,
-    String,
-    String,
-    String,
-    i64,
-    String,
-    i64,
-    i64,
-);
-
 macro_rules! engine_backend {
     ($modname:ident, $db:ty, $dialect:expr) => {
         pub mod $modname {
@@ -652,24 +635,23 @@ macro_rules! engine_backend {
 
             pub async fn claim_deliveries(pool: &Pool, now: i64, deadline: i64, token: &str, limit: i64) -> Result<Vec<ClaimedDelivery>> {
                 const COLS: &str = "id, key, alert_id, user_id, username, contact, channel, target, payload, attempts";
-                // Each row with the state it was claimed from (`sending`: an attempt cut off)
-                // and the time it fell due, for the order.
-                let mut rows: Vec<(DeliveryRow, i64)> = match DIALECT {
+                // Oldest first, each with the state it was claimed from (`sending`: an attempt
+                // cut off) in the state column.
+                let rows: Vec<DeliveryRow> = match DIALECT {
                     // One statement, one round trip: the rows another process holds are skipped.
-                    Dialect::Postgres => {
-                        let rows: Vec<ClaimRow> = sqlx::query_as(&format!(
-                            "WITH due AS (SELECT id AS due_id, state AS was, next_attempt_at AS was_due FROM deliveries \
-                             WHERE next_attempt_at <= $1 ORDER BY next_attempt_at LIMIT $2 FOR UPDATE SKIP LOCKED) \
-                             UPDATE deliveries SET state = 'sending', attempts = attempts + 1, next_attempt_at = $3, deadline = $3, lease_owner = $4, updated_at = $5 FROM due WHERE id = due.due_id RETURNING {COLS}, was, created_at, was_due"))
-                            .bind(now).bind(limit).bind(deadline).bind(token).bind(now)
-                            .fetch_all(pool).await?;
-                        rows.into_iter().map(|(a, b, c, d, e, f, g, h, i, j, k, l, due)| ((a, b, c, d, e, f, g, h, i, j, k, l), due)).collect()
-                    }
+                    Dialect::Postgres => sqlx::query_as(&format!(
+                        "WITH due AS (SELECT id AS due_id, state AS was, next_attempt_at AS was_due FROM deliveries \
+                         WHERE next_attempt_at <= $1 ORDER BY next_attempt_at LIMIT $2 FOR UPDATE SKIP LOCKED), \
+                         claimed AS (UPDATE deliveries SET state = 'sending', attempts = attempts + 1, next_attempt_at = $3, deadline = $3, lease_owner = $4, updated_at = $5 \
+                         FROM due WHERE id = due.due_id RETURNING {COLS}, was, created_at, was_due) \
+                         SELECT {COLS}, was, created_at FROM claimed ORDER BY was_due"))
+                        .bind(now).bind(limit).bind(deadline).bind(token).bind(now)
+                        .fetch_all(pool).await?,
                     // In-process: SQLite's RETURNING cannot name the claimed rows' old state.
                     Dialect::Sqlite => {
                         let mut tx = begin(pool).await?;
-                        let due: Vec<(String, String, i64)> = sqlx::query_as(
-                            "SELECT id, state, next_attempt_at FROM deliveries WHERE next_attempt_at <= $1 ORDER BY next_attempt_at LIMIT $2")
+                        let due: Vec<(String, String)> = sqlx::query_as(
+                            "SELECT id, state FROM deliveries WHERE next_attempt_at <= $1 ORDER BY next_attempt_at LIMIT $2")
                             .bind(now).bind(limit).fetch_all(&mut *tx).await?;
                         if due.is_empty() {
                             tx.commit().await?;
@@ -679,23 +661,17 @@ macro_rules! engine_backend {
                         qb.push_bind(deadline).push(", deadline = ").push_bind(deadline).push(", lease_owner = ").push_bind(token)
                             .push(", updated_at = ").push_bind(now).push(" WHERE id IN (");
                         let mut sep = qb.separated(", ");
-                        for (id, _, _) in &due {
+                        for (id, _) in &due {
                             sep.push_bind(id);
                         }
                         qb.push(format!(") RETURNING {COLS}, state, created_at"));
                         let updated: Vec<DeliveryRow> = qb.build_query_as().fetch_all(&mut *tx).await?;
                         tx.commit().await?;
-                        let was: std::collections::HashMap<&str, (&str, i64)> = due.iter().map(|(id, s, at)| (id.as_str(), (s.as_str(), *at))).collect();
-                        updated.into_iter().map(|mut r| {
-                            let (state, at) = was.get(r.0.as_str()).copied().unwrap_or(("pending", i64::MAX));
-                            r.10 = state.to_string();
-                            (r, at)
-                        }).collect()
+                        let mut by_id: std::collections::HashMap<String, DeliveryRow> = updated.into_iter().map(|r| (r.0.clone(), r)).collect();
+                        due.into_iter().filter_map(|(id, was)| by_id.remove(&id).map(|mut r| { r.10 = was; r })).collect()
                     }
                 };
-                // Oldest first, as selected.
-                rows.sort_by_key(|r| r.1);
-                Ok(rows.into_iter().map(|((id, key, alert_id, user_id, username, contact, channel, target, payload, attempts, was, created_at), _)| {
+                Ok(rows.into_iter().map(|(id, key, alert_id, user_id, username, contact, channel, target, payload, attempts, was, created_at)| {
                     ClaimedDelivery {
                         id, key, alert_id, user_id, username, contact, channel, target, payload, attempts,
                         interrupted: was == "sending", created_at, token: token.to_string(), deadline,

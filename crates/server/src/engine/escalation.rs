@@ -46,7 +46,7 @@ pub struct Escalator {
 #[derive(Default)]
 struct Round {
     dir: Loaded,
-    profiles: PageRound,
+    pages: PageRound,
     policies: HashMap<String, Option<PolicyRecord>>,
     routing_rules: HashMap<String, Vec<TeamRoutingRule>>,
 }
@@ -274,7 +274,7 @@ impl Escalator {
                     };
                     let planned = self
                         .pager
-                        .plan(&page, alert, events, &mut round.profiles, now)
+                        .plan(&page, alert, events, &mut round.pages, now)
                         .await?;
                     p.planned_to = Some(now);
                     p.due_at = planned.due_at;

@@ -97,7 +97,7 @@ impl Pager {
                 .into_iter()
                 .map(|(a, e)| (a.id.clone(), (a, e)))
                 .collect();
-            let mut profiles = PageRound::default();
+            let mut round = PageRound::default();
             let mut done = Vec::with_capacity(n);
             for c in &claimed {
                 let mut d = PageDone {
@@ -116,7 +116,7 @@ impl Pager {
                         paged_at: c.paged_at,
                         planned_to: c.planned_to,
                     };
-                    let p = self.plan(&page, alert, events, &mut profiles, now).await?;
+                    let p = self.plan(&page, alert, events, &mut round, now).await?;
                     (d.deliveries, d.logs, d.due_at) = (p.deliveries, p.logs, p.due_at);
                 }
                 done.push(d);
@@ -140,15 +140,15 @@ impl Pager {
         c: &PageRef<'_>,
         alert: &Alert,
         events: &[AlertEvent],
-        profiles: &mut PageRound,
+        round: &mut PageRound,
         now: i64,
     ) -> anyhow::Result<Planned> {
         let mut d = Planned::default();
-        if !profiles.users.contains_key(c.user_id) {
+        if !round.users.contains_key(c.user_id) {
             let p = self.store.notification_profile(c.user_id).await?;
-            profiles.users.insert(c.user_id.to_string(), p);
+            round.users.insert(c.user_id.to_string(), p);
         }
-        let Some(Some(profile)) = profiles.users.get(c.user_id) else {
+        let Some(Some(profile)) = round.users.get(c.user_id) else {
             d.logs.push(EngineLog {
                 alert_id: alert.id.clone(),
                 text: format!("User {} no longer exists: not notified", c.username),
@@ -212,7 +212,7 @@ impl Pager {
             };
             let mut due_at = now;
             if kind.is_throttled() {
-                let taken = match profiles.taken.entry((channel.to_string(), target.clone())) {
+                let taken = match round.taken.entry((channel.to_string(), target.clone())) {
                     std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
                     std::collections::hash_map::Entry::Vacant(e) => e.insert(
                         self.store

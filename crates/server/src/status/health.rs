@@ -528,8 +528,8 @@ pub async fn retire(
     old: &[HealthCheckConfig],
     now: i64,
 ) {
+    let reason = "was removed from the config";
     for s in removed.iter().filter(|s| s.down) {
-        let reason = "was removed from the config";
         let result = match old.iter().find(|c| c.name == s.name) {
             Some(c) => recovered(store, writer, c, now, s.incident_id.clone(), reason).await,
             None => {

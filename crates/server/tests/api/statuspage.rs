@@ -431,6 +431,14 @@ async fn uptime_bars_show_known_daily_figures_and_the_ninety_day_figure() {
     }
 }
 
+/// The status of the `api-health` check's alert, if there is one.
+async fn check_alert(app: &TestApp) -> Option<String> {
+    let (s, v) = app
+        .get("/v2/alerts/health-check-api-health?identifierType=alias")
+        .await;
+    (s == 200).then(|| v["data"]["status"].as_str().unwrap().to_string())
+}
+
 /// A real HTTP server whose answer the test sets.
 async fn health_server(code: Arc<AtomicU16>) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -502,12 +510,6 @@ health_checks:
                 find(&comps, "API")["status"].as_str().unwrap().to_string()
             }
         };
-        let alert_status = || async {
-            let (s, v) = app
-                .get("/v2/alerts/health-check-api-health?identifierType=alias")
-                .await;
-            (s == 200).then(|| v["data"]["status"].as_str().unwrap().to_string())
-        };
         app.eventually("the first run", || async {
             store
                 .health_check_state("api-health")
@@ -522,13 +524,13 @@ health_checks:
         for ok in [false, false, true, false, false, true, false] {
             assert_eq!(run(ok).await, "operational");
         }
-        assert_eq!(alert_status().await, None);
+        assert_eq!(check_alert(&app).await, None);
         assert_eq!(get(&app, "/v1/pages/acme/incidents").await, json!([]));
 
         // The third failure in a row: partial outage, an incident, an alert.
         assert_eq!(run(false).await, "operational");
         assert_eq!(run(false).await, "partial_outage");
-        assert_eq!(alert_status().await.as_deref(), Some("open"));
+        assert_eq!(check_alert(&app).await.as_deref(), Some("open"));
         let incidents = get(&app, "/v1/pages/acme/incidents").await;
         assert_eq!(incidents.as_array().unwrap().len(), 1, "{incidents}");
         assert_eq!(incidents[0]["status"], "investigating");
@@ -543,7 +545,7 @@ health_checks:
         assert_eq!(run(false).await, "partial_outage");
         assert_eq!(run(true).await, "partial_outage");
         assert_eq!(run(true).await, "operational");
-        assert_eq!(alert_status().await.as_deref(), Some("closed"));
+        assert_eq!(check_alert(&app).await.as_deref(), Some("closed"));
         let incidents = get(&app, "/v1/pages/acme/incidents").await;
         assert_eq!(incidents.as_array().unwrap().len(), 1);
         assert_eq!(incidents[0]["status"], "resolved");
@@ -1206,14 +1208,8 @@ health_checks:
             let comps = get(&app, "/v1/pages/acme/components").await;
             find(&comps, "API")["status"].as_str().unwrap().to_string()
         };
-        let alert_status = || async {
-            let (s, v) = app
-                .get("/v2/alerts/health-check-api-health?identifierType=alias")
-                .await;
-            (s == 200).then(|| v["data"]["status"].as_str().unwrap().to_string())
-        };
         app.eventually("the check failed", || async {
-            status().await == "major_outage" && alert_status().await.as_deref() == Some("open")
+            status().await == "major_outage" && check_alert(&app).await.as_deref() == Some("open")
         })
         .await;
 
@@ -1227,7 +1223,7 @@ health_checks:
             .unwrap();
         assert_eq!(resp.status().as_u16(), 200, "{backend:?}");
         app.eventually("the alert closed", || async {
-            alert_status().await.as_deref() == Some("closed")
+            check_alert(&app).await.as_deref() == Some("closed")
         })
         .await;
         assert_eq!(status().await, "operational", "{backend:?}");

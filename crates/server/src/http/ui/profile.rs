@@ -23,8 +23,7 @@ use axum::routing::{get, post};
 use axum::{Extension, Router};
 use klaxon_core::alert::Priority;
 use klaxon_core::notification::{
-    ContactKind, ContactMethod, ContactSpec, Criteria, Decision, NotificationRule, Step, TagMatch,
-    Throttle,
+    ContactKind, ContactMethod, ContactSpec, Criteria, NotificationRule, Step, TagMatch, Throttle,
 };
 use klaxon_store::{DeliveryRecord, NewDelivery, StoreError, StoredNotificationRule, StoredUser};
 use maud::{html, Markup};
@@ -558,9 +557,10 @@ async fn send_test(
     if contact.kind().is_throttled() {
         let sent = state
             .store
-            .recent_sends(channel, &target, now - 15 * 60_000)
+            .recent_sends(channel, &target, now - Throttle::PHONE.window_ms())
             .await?;
-        if let Decision::NotBefore(t) = Throttle::PHONE.check(&sent, now) {
+        let t = Throttle::PHONE.schedule(&sent, now);
+        if t > now {
             return Ok(back(
                 "problem",
                 &format!(
