@@ -76,6 +76,16 @@ fn all_resolved() -> AmFlushResult {
     }
 }
 
+/// The fingerprints of every stored alert, in the store's order.
+async fn fingerprints(s: &Store) -> Vec<String> {
+    s.am_alerts(None, &[])
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|a| a.fingerprint)
+        .collect()
+}
+
 async fn members(s: &Store) -> Option<(AmGroup, Vec<String>)> {
     s.am_groups().await.expect("groups").into_iter().next()
 }
@@ -329,13 +339,7 @@ async fn a_refused_request_in_a_batch_does_not_sink_the_others() {
             "{b:?}: {results:?}"
         );
         assert_eq!(results[1].is_err(), refused, "{b:?}: {results:?}");
-        let fps: Vec<String> = s
-            .am_alerts(None, &[])
-            .await
-            .unwrap()
-            .into_iter()
-            .map(|a| a.fingerprint)
-            .collect();
+        let fps = fingerprints(&s).await;
         let want: Vec<String> = if refused {
             vec![fp("a"), fp("c")]
         } else {
@@ -359,13 +363,7 @@ async fn gc_forgets_resolved_alerts_outside_groups() {
                 .unwrap();
         }
         assert_eq!(s.am_gc(T0).await.unwrap(), 1, "{b:?}");
-        let mut fps: Vec<String> = s
-            .am_alerts(None, &[])
-            .await
-            .unwrap()
-            .into_iter()
-            .map(|a| a.fingerprint)
-            .collect();
+        let mut fps = fingerprints(&s).await;
         fps.sort();
         assert_eq!(fps, [fp("firing"), fp("kept")], "{b:?}");
     }
