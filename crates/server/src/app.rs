@@ -174,7 +174,7 @@ impl App {
         // SQLite has one writer; PostgreSQL takes several concurrent batches.
         let writers = match store.dialect() {
             Dialect::Sqlite => 1,
-            Dialect::Postgres => 4,
+            Dialect::Postgres => std::env::var("KLAXON_PG_WRITERS").ok().and_then(|v| v.parse().ok()).unwrap_or(4),
         };
         let listener = tokio::net::TcpListener::bind(&settings.listen)
             .await

@@ -43,6 +43,7 @@ macro_rules! on_writer {
 mod alertmanager;
 mod directory;
 mod engine;
+mod engine_pg;
 mod heartbeats;
 mod model;
 mod query_sql;

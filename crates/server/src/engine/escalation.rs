@@ -199,14 +199,15 @@ impl Escalator {
             let mut ids: Vec<String> = claimed.iter().map(|c| c.alert_id.clone()).collect();
             ids.sort();
             ids.dedup();
-            let alerts: HashMap<String, (Alert, Vec<AlertEvent>)> = self
-                .store
-                .alert_contexts(&ids)
-                .await?
+            // Two independent reads at once (on PostgreSQL, two connections).
+            let (alerts, maintenance) = tokio::try_join!(
+                self.store.alert_contexts(&ids),
+                self.store.active_maintenance(now)
+            )?;
+            let alerts: HashMap<String, (Alert, Vec<AlertEvent>)> = alerts
                 .into_iter()
                 .map(|(a, e)| (a.id.clone(), (a, e)))
                 .collect();
-            let maintenance = self.store.active_maintenance(now).await?;
             let mut round = Round::default();
             let mut done = Vec::with_capacity(n);
             let mut effects = Vec::new();

@@ -49,6 +49,11 @@ pub async fn run_due_loop<W, WF, N, NF>(
         if let Err(e) = work(now).await {
             tracing::warn!(error = %e, worker = name, "engine worker: will retry");
         }
+        // Woken while working (under load, new work committed meanwhile): go again at once,
+        // without asking the database for the next due time first.
+        if futures_util::FutureExt::now_or_never(notified.as_mut()).is_some() {
+            continue;
+        }
         let next = match next_due().await {
             Ok(Some(t)) => t.min(now + IDLE_POLL_MS),
             Ok(None) => now + IDLE_POLL_MS,
