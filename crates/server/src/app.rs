@@ -171,10 +171,13 @@ impl App {
         };
 
         let metrics = Arc::new(Metrics::default());
-        // SQLite has one writer; PostgreSQL takes several concurrent batches.
+        // SQLite has one writer; PostgreSQL takes concurrent batches, but few: more, smaller
+        // transactions cost PostgreSQL more CPU, which the engine's rounds then wait for (at
+        // 1,000 alerts/s, accepted → first webhook p99 was about twice as long with 4 writers
+        // as with 1 or 2; docs/benchmarks.md, session 6).
         let writers = match store.dialect() {
             Dialect::Sqlite => 1,
-            Dialect::Postgres => std::env::var("KLAXON_PG_WRITERS").ok().and_then(|v| v.parse().ok()).unwrap_or(4),
+            Dialect::Postgres => 2,
         };
         let listener = tokio::net::TcpListener::bind(&settings.listen)
             .await

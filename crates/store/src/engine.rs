@@ -851,8 +851,22 @@ impl Store {
     ) -> Result<Vec<ClaimedDelivery>> {
         match &self.writer {
             Db::Sqlite(pool) => sqlite::finish_escalations(pool, done, now, handoff).await,
-            Db::Postgres(pool) => crate::engine_pg::finish_escalations(pool, done, now, handoff).await,
+            Db::Postgres(pool) => {
+                crate::engine_pg::finish_escalations(pool, done, now, handoff).await
+            }
         }
+    }
+
+    /// The directory's version: it changes whenever users, teams, contact methods,
+    /// notification rules or escalation policies change (database triggers, migration 0016),
+    /// whichever process changed them.
+    pub async fn directory_version(&self) -> Result<i64> {
+        let sql = "SELECT value FROM counters WHERE name = 'directory'";
+        let (v,): (i64,) = match &self.db {
+            Db::Sqlite(pool) => sqlx::query_as(sql).fetch_one(pool).await?,
+            Db::Postgres(pool) => sqlx::query_as(sql).fetch_one(pool).await?,
+        };
+        Ok(v)
     }
 
     pub async fn next_escalation_due(&self) -> Result<Option<i64>> {

@@ -50,8 +50,16 @@ fn new_id() -> String {
 
 /// Timeline lines, each written only if its owner (a row id) is among `owners` (a query).
 fn logs_cte(p: &mut Params, logs: &[(&EngineLog, &str)], now: &str, owners: &str) -> String {
-    let alert = p.bind(logs.iter().map(|l| l.0.alert_id.as_str()).collect::<Vec<_>>(), "text[]");
-    let text = p.bind(logs.iter().map(|l| l.0.text.as_str()).collect::<Vec<_>>(), "text[]");
+    let alert = p.bind(
+        logs.iter()
+            .map(|l| l.0.alert_id.as_str())
+            .collect::<Vec<_>>(),
+        "text[]",
+    );
+    let text = p.bind(
+        logs.iter().map(|l| l.0.text.as_str()).collect::<Vec<_>>(),
+        "text[]",
+    );
     let owner = p.bind(logs.iter().map(|l| l.1).collect::<Vec<_>>(), "text[]");
     format!(
         "lg AS (INSERT INTO alert_logs (alert_id, kind, log, owner, created_at) \
@@ -139,7 +147,9 @@ fn deliveries_cte<'d>(
         "text[]",
     );
     let user = p.bind(
-        ds.iter().map(|d| d.0.user_id.as_deref()).collect::<Vec<_>>(),
+        ds.iter()
+            .map(|d| d.0.user_id.as_deref())
+            .collect::<Vec<_>>(),
         "text[]",
     );
     let username = text(p, |d| &d.username);
@@ -247,8 +257,14 @@ pub async fn finish_escalations(
         text(&mut p, |e| &e.policy_name),
         text(&mut p, |e| &e.policy),
     );
-    let e_started = p.bind(new.iter().map(|e| e.0.started_at).collect::<Vec<_>>(), "int8[]");
-    let e_planned = p.bind(new.iter().map(|e| e.0.planned_to).collect::<Vec<_>>(), "int8[]");
+    let e_started = p.bind(
+        new.iter().map(|e| e.0.started_at).collect::<Vec<_>>(),
+        "int8[]",
+    );
+    let e_planned = p.bind(
+        new.iter().map(|e| e.0.planned_to).collect::<Vec<_>>(),
+        "int8[]",
+    );
     // An escalation left unplanned is due at once.
     let e_due = p.bind(
         new.iter()
@@ -284,8 +300,14 @@ pub async fn finish_escalations(
         text(&mut p, |x| &x.user_id),
         text(&mut p, |x| &x.username),
     );
-    let p_paged = p.bind(pages.iter().map(|x| x.paged_at).collect::<Vec<_>>(), "int8[]");
-    let p_planned = p.bind(pages.iter().map(|x| x.planned_to).collect::<Vec<_>>(), "int8[]");
+    let p_paged = p.bind(
+        pages.iter().map(|x| x.paged_at).collect::<Vec<_>>(),
+        "int8[]",
+    );
+    let p_planned = p.bind(
+        pages.iter().map(|x| x.planned_to).collect::<Vec<_>>(),
+        "int8[]",
+    );
     // A page left unplanned is due when it was paged.
     let p_due = p.bind(
         pages
@@ -317,8 +339,15 @@ pub async fn finish_escalations(
     let logs: Vec<(&EngineLog, &str)> = done
         .iter()
         .flat_map(|d| d.logs.iter().map(move |l| (l, d.id.as_str())))
-        .chain(new.iter().flat_map(|(e, _)| e.logs.iter().map(|l| (l, e.id.as_str()))))
-        .chain(pages.iter().flat_map(|x| x.logs.iter().map(|l| (l, x.id.as_str()))))
+        .chain(
+            new.iter()
+                .flat_map(|(e, _)| e.logs.iter().map(|l| (l, e.id.as_str()))),
+        )
+        .chain(
+            pages
+                .iter()
+                .flat_map(|x| x.logs.iter().map(|l| (l, x.id.as_str()))),
+        )
         .collect();
     let lg = logs_cte(
         &mut p,
@@ -329,7 +358,10 @@ pub async fn finish_escalations(
     let rs: Vec<(&RecipientState, &str)> = done
         .iter()
         .flat_map(|d| d.recipients.iter().map(move |r| (r, d.id.as_str())))
-        .chain(new.iter().flat_map(|(e, _)| e.recipients.iter().map(|r| (r, e.id.as_str()))))
+        .chain(
+            new.iter()
+                .flat_map(|(e, _)| e.recipients.iter().map(|r| (r, e.id.as_str()))),
+        )
         .collect();
     let rc = recipients_cte(
         &mut p,
@@ -407,8 +439,14 @@ pub async fn finish_deliveries(pool: &PgPool, rs: &[DeliveryResult], now: i64) -
         error.push(e);
         sent.push(t);
     }
-    let id = p.bind(rs.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(), "text[]");
-    let token = p.bind(rs.iter().map(|r| r.token.as_str()).collect::<Vec<_>>(), "text[]");
+    let id = p.bind(
+        rs.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(),
+        "text[]",
+    );
+    let token = p.bind(
+        rs.iter().map(|r| r.token.as_str()).collect::<Vec<_>>(),
+        "text[]",
+    );
     let (state, next) = (p.bind(state, "text[]"), p.bind(next, "int8[]"));
     let (error, sent) = (p.bind(error, "text[]"), p.bind(sent, "int8[]"));
     let upd = format!(
@@ -433,7 +471,10 @@ pub async fn finish_deliveries(pool: &PgPool, rs: &[DeliveryResult], now: i64) -
 }
 
 /// See `Store::alert_contexts`: two statements whatever the number of alerts, run at once.
-pub async fn alert_contexts(pool: &PgPool, ids: &[String]) -> Result<Vec<(Alert, Vec<AlertEvent>)>> {
+pub async fn alert_contexts(
+    pool: &PgPool,
+    ids: &[String],
+) -> Result<Vec<(Alert, Vec<AlertEvent>)>> {
     let alerts_sql = format!(
         "SELECT {} FROM alerts a WHERE a.id = ANY($1::text[])",
         crate::sql::ALERT_COLS

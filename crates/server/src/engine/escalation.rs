@@ -6,6 +6,7 @@
 //! effects (revert an acknowledgement at a repeat, close after all repeats) go through the
 //! writer, and the row sleeps until the planner's next due time.
 
+use super::directory_cache::cached;
 use super::outbox::DEADLINE_MS;
 use super::pages::{PageRef, PageRound, Pager};
 use super::run_due_loop;
@@ -49,6 +50,8 @@ struct Round {
     pages: PageRound,
     policies: HashMap<String, Option<PolicyRecord>>,
     routing_rules: HashMap<String, Vec<TeamRoutingRule>>,
+    /// The directory's version the round read.
+    version: Option<i64>,
 }
 
 pub async fn run(e: Arc<Escalator>, wake: Arc<Notify>, stop: tokio::sync::watch::Receiver<bool>) {
@@ -155,6 +158,8 @@ struct Loaded {
     /// team id → users its own routing notifies (on call in the team's schedules, or everyone)
     team_default: HashMap<String, Vec<UserId>>,
     usernames: HashMap<String, String>,
+    /// The directory's version the round read.
+    version: Option<i64>,
 }
 
 impl Directory for Loaded {
@@ -199,16 +204,20 @@ impl Escalator {
             let mut ids: Vec<String> = claimed.iter().map(|c| c.alert_id.clone()).collect();
             ids.sort();
             ids.dedup();
-            // Two independent reads at once (on PostgreSQL, two connections).
-            let (alerts, maintenance) = tokio::try_join!(
+            // Independent reads at once (on PostgreSQL, on several connections).
+            let (alerts, maintenance, version) = tokio::try_join!(
                 self.store.alert_contexts(&ids),
-                self.store.active_maintenance(now)
+                self.store.active_maintenance(now),
+                self.store.directory_version()
             )?;
+            self.pager.directory.observe(version);
             let alerts: HashMap<String, (Alert, Vec<AlertEvent>)> = alerts
                 .into_iter()
                 .map(|(a, e)| (a.id.clone(), (a, e)))
                 .collect();
             let mut round = Round::default();
+            (round.version, round.dir.version, round.pages.version) =
+                (Some(version), Some(version), Some(version));
             let mut done = Vec::with_capacity(n);
             let mut effects = Vec::new();
             for c in &claimed {
@@ -645,10 +654,25 @@ impl Escalator {
         Ok(d)
     }
 
-    /// An escalation policy by id or name, once per round.
+    /// A user by id or name, from the directory cache.
+    async fn user(
+        &self,
+        key: &str,
+        version: Option<i64>,
+    ) -> anyhow::Result<Option<klaxon_store::UserRef>> {
+        cached(&self.pager.directory, version, key, || {
+            self.store.schedule_user(key)
+        })
+        .await
+    }
+
+    /// An escalation policy by id or name, once per round (from the directory cache).
     async fn policy(&self, key: &str, round: &mut Round) -> anyhow::Result<Option<PolicyRecord>> {
         if !round.policies.contains_key(key) {
-            let p = self.store.escalation_policy(key).await?;
+            let p = cached(&self.pager.directory, round.version, key, || {
+                self.store.escalation_policy(key)
+            })
+            .await?;
             round.policies.insert(key.to_string(), p);
         }
         Ok(round.policies[key].clone())
@@ -675,7 +699,7 @@ impl Escalator {
             match step.rule.recipient.kind {
                 RecipientKind::User => {
                     if !l.usernames.contains_key(&id) {
-                        if let Some(u) = self.store.schedule_user(&id).await? {
+                        if let Some(u) = self.user(&id, l.version).await? {
                             l.usernames.insert(u.id.clone(), u.username);
                         }
                     }
@@ -700,7 +724,7 @@ impl Escalator {
                     let members = self.store.team_members(&id).await?;
                     for m in &members {
                         if !l.usernames.contains_key(&m.user) {
-                            if let Some(u) = self.store.schedule_user(&m.user).await? {
+                            if let Some(u) = self.user(&m.user, l.version).await? {
                                 l.usernames.insert(u.id.clone(), u.username);
                             }
                         }

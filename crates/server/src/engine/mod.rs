@@ -2,6 +2,7 @@
 //! change goes through.
 
 pub mod alertmanager;
+pub mod directory_cache;
 pub mod escalation;
 pub mod heartbeats;
 pub mod links;

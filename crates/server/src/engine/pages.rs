@@ -4,6 +4,7 @@
 //! alert, the escalation, the step, the notification and the contact method. SMS and voice are
 //! throttled per contact.
 
+use super::directory_cache::{cached, DirectoryCache};
 use super::links::{LinkAction, LinkSigner};
 use super::outbox::Outbox;
 use super::render::{self, MessageContext};
@@ -22,6 +23,8 @@ const LEASE_MS: i64 = 10_000;
 
 pub struct Pager {
     pub store: Store,
+    /// Users' profiles kept between rounds (shared with the escalation worker).
+    pub directory: Arc<DirectoryCache>,
     pub clock: Arc<dyn Clock>,
     pub links: LinkSigner,
     pub outbox: Arc<Outbox>,
@@ -54,6 +57,8 @@ pub struct PageRound {
     /// Per throttled (channel, target): when its messages were sent or are scheduled,
     /// including those planned earlier in this round (not committed yet).
     taken: HashMap<(String, String), Vec<i64>>,
+    /// The directory's version the round read (`None`: the round loads everything itself).
+    pub(super) version: Option<i64>,
 }
 
 pub async fn run(p: Arc<Pager>, wake: Arc<Notify>, stop: tokio::sync::watch::Receiver<bool>) {
@@ -90,14 +95,19 @@ impl Pager {
             let mut ids: Vec<String> = claimed.iter().map(|c| c.alert_id.clone()).collect();
             ids.sort();
             ids.dedup();
-            let alerts: HashMap<String, (Alert, Vec<AlertEvent>)> = self
-                .store
-                .alert_contexts(&ids)
-                .await?
+            let (alerts, version) = tokio::try_join!(
+                self.store.alert_contexts(&ids),
+                self.store.directory_version()
+            )?;
+            self.directory.observe(version);
+            let alerts: HashMap<String, (Alert, Vec<AlertEvent>)> = alerts
                 .into_iter()
                 .map(|(a, e)| (a.id.clone(), (a, e)))
                 .collect();
-            let mut round = PageRound::default();
+            let mut round = PageRound {
+                version: Some(version),
+                ..Default::default()
+            };
             let mut done = Vec::with_capacity(n);
             for c in &claimed {
                 let mut d = PageDone {
@@ -145,7 +155,10 @@ impl Pager {
     ) -> anyhow::Result<Planned> {
         let mut d = Planned::default();
         if !round.users.contains_key(c.user_id) {
-            let p = self.store.notification_profile(c.user_id).await?;
+            let p = cached(&self.directory, round.version, c.user_id, || {
+                self.store.notification_profile(c.user_id)
+            })
+            .await?;
             round.users.insert(c.user_id.to_string(), p);
         }
         let Some(Some(profile)) = round.users.get(c.user_id) else {

@@ -87,6 +87,7 @@ async fn run(parts: Parts, ready: tokio::sync::oneshot::Sender<anyhow::Result<()
     let outbox = outbox::Outbox::new(store.clone(), clock.clone(), channels, outbox_wake.clone());
     let pager = Arc::new(pages::Pager {
         store: store.clone(),
+        directory: Default::default(),
         clock: clock.clone(),
         links,
         outbox: outbox.clone(),

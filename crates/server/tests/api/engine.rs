@@ -614,3 +614,93 @@ async fn a_burst_of_pages_to_one_phone_is_throttled_to_five_per_fifteen_minutes(
         app.stop().await;
     }
 }
+
+/// The engine keeps users' profiles and policies between rounds (while the directory's version
+/// stays the same): a contact added, a contact disabled or a policy changed through the API
+/// applies to the very next page.
+#[tokio::test]
+async fn a_change_to_contacts_or_policies_applies_to_the_next_page() {
+    for backend in klaxon_store::testing::backends() {
+        let hook = receiver().await;
+        let app = TestApp::spawn_with(backend, &engine_config(&hook.url), None).await;
+        webhooks(&app, &hook.url).await;
+        // A user managed through the API (those in the config file are read-only there).
+        let (s, v) = app
+            .post(
+                "/v2/users",
+                json!({"username": "dave@example.com", "fullName": "Dave"}),
+            )
+            .await;
+        assert_eq!(s, 201, "{v}");
+        let contacts = "/v2/users/dave@example.com/contacts";
+        let (s, v) = app
+            .post(
+                contacts,
+                json!({"method": "webhook", "to": format!("{}/dave", hook.url)}),
+            )
+            .await;
+        assert_eq!(s, 201, "{v}");
+        let first = v["data"]["id"].as_str().unwrap().to_string();
+        policy(
+            &app,
+            "now",
+            vec![rule(
+                "0",
+                NotifyType::Default,
+                Recipient::user("dave@example.com"),
+            )],
+            None,
+        )
+        .await;
+        let via_policy = json!([{"type": "escalation", "name": "now"}]);
+        alert(&app, via_policy.clone()).await;
+        assert_eq!(hook.wait_for(1).await, ["dave"], "{backend:?}");
+
+        // A second contact: the next page goes to both.
+        let (s, v) = app
+            .post(
+                contacts,
+                json!({"method": "webhook", "to": format!("{}/dave-2", hook.url)}),
+            )
+            .await;
+        assert_eq!(s, 201, "{v}");
+        alert(&app, via_policy.clone()).await;
+        hook.wait_for(3).await;
+        let mut got = hook.settle().await;
+        got.sort();
+        assert_eq!(got, ["dave", "dave", "dave-2"], "{backend:?}");
+
+        // The first contact disabled: only the second one.
+        let (s, v) = app
+            .post(&format!("{contacts}/{first}/disable"), json!({}))
+            .await;
+        assert_eq!(s, 200, "{v}");
+        alert(&app, via_policy.clone()).await;
+        hook.wait_for(4).await;
+        assert_eq!(
+            hook.settle().await[3..],
+            ["dave-2"],
+            "{backend:?}: the disabled contact is not used"
+        );
+
+        // The policy now pages Bob instead.
+        let (s, v) = app
+            .call(
+                "PATCH",
+                "/v2/escalations/now?identifierType=name",
+                Some(ADMIN_KEY),
+                Some(json!({"rules": [{"condition": "if-not-acked", "notifyType": "default", "delay": {"timeAmount": 0},
+                                  "recipient": {"type": "user", "username": "bob@example.com"}}]})),
+            )
+            .await;
+        assert_eq!(s, 200, "{v}");
+        alert(&app, via_policy).await;
+        hook.wait_for(5).await;
+        assert_eq!(
+            hook.settle().await[4..],
+            ["bob"],
+            "{backend:?}: the changed policy is used"
+        );
+        app.stop().await;
+    }
+}
