@@ -71,7 +71,7 @@ run() { # label database-url steady-database-url
   serve "$2"
   if has latency; then
     if [ -n "${PGD:-}" ] && [ "${PG_WARMUP:-10}" != 0 ]; then
-      load --mode latency --escalation now --rate "$RATE" --seconds "$PG_WARMUP" --label "$1 (warm-up)"
+      load --mode latency --escalation now --rate "$RATE" --seconds "${PG_WARMUP:-10}" --label "$1 (warm-up)"
       runuser -u postgres -- psql -q -h "$PGD" -p 54358 -c "ANALYZE" postgres
     fi
     load --mode latency --escalation now --rate "$RATE" --seconds "$SECS" --label "$1"

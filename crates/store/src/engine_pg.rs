@@ -470,6 +470,9 @@ pub async fn finish_deliveries(pool: &PgPool, rs: &[DeliveryResult], now: i64) -
     Ok(n as usize)
 }
 
+/// An alert event as read: alert id, kind, at, until.
+type EventRow = (String, String, i64, Option<i64>);
+
 /// See `Store::alert_contexts`: two statements whatever the number of alerts, run at once.
 pub async fn alert_contexts(
     pool: &PgPool,
@@ -480,7 +483,7 @@ pub async fn alert_contexts(
         crate::sql::ALERT_COLS
     );
     // At once, on two connections.
-    let (rows, events): (Vec<crate::sql::AlertRow>, Vec<(String, String, i64, Option<i64>)>) =
+    let (rows, events): (Vec<crate::sql::AlertRow>, Vec<EventRow>) =
         tokio::try_join!(
             sqlx::query_as(&alerts_sql).bind(ids).fetch_all(pool),
             sqlx::query_as(
