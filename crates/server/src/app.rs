@@ -296,6 +296,13 @@ impl App {
             state.heartbeat_wake.clone(),
             stop_rx.clone(),
         )));
+        if store.dialect() == Dialect::Postgres {
+            workers.push(tokio::spawn(analyze_young_tables(
+                store.clone(),
+                clock.clone(),
+                stop_rx.clone(),
+            )));
+        }
         // The escalation, page and outbox workers run on the engine's own thread.
         workers.push(
             crate::engine::thread::start(crate::engine::thread::Parts {
@@ -452,5 +459,27 @@ async fn shutdown_signal() {
     tokio::select! {
         _ = ctrl_c => {}
         _ = term => {}
+    }
+}
+
+/// PostgreSQL: every few seconds, statistics for the tables that doubled since they were last
+/// analyzed (`Store::analyze_grown_tables`), so that a new database under load gets sensible
+/// query plans in seconds rather than after autovacuum's first visit.
+async fn analyze_young_tables(
+    store: Store,
+    clock: Arc<dyn Clock>,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    const EVERY_MS: i64 = 5_000;
+    loop {
+        tokio::select! {
+            _ = clock.sleep_until(clock.now_ms() + EVERY_MS) => {}
+            _ = stop.changed() => return,
+        }
+        match store.analyze_grown_tables().await {
+            Ok(t) if !t.is_empty() => tracing::debug!(tables = ?t, "analyzed grown tables"),
+            Ok(_) => {}
+            Err(e) => tracing::debug!(error = %e, "analyzing grown tables failed"),
+        }
     }
 }

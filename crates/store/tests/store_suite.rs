@@ -709,3 +709,49 @@ async fn a_duplicate_escalation_writes_nothing_of_its_own() {
         assert_eq!(recipients.len(), 1, "{dialect:?}: only round 0's recipient");
     }
 }
+
+/// A new PostgreSQL database gets statistics as soon as its tables grow, instead of after
+/// autovacuum's first visit: a table that doubled since it was last analyzed is analyzed, and
+/// then left alone until it doubles again. SQLite has nothing to do.
+#[tokio::test]
+async fn grown_tables_are_analyzed_once_per_doubling() {
+    for b in backends() {
+        let url = fresh_database(b).await;
+        let s = Store::connect(&url).await.expect("connect");
+        if b == Dialect::Postgres {
+            // Autovacuum must not get there first (it may visit a new database at any time).
+            use sqlx::Connection;
+            let mut c = sqlx::PgConnection::connect(&url).await.unwrap();
+            sqlx::query("ALTER TABLE alerts SET (autovacuum_enabled = off)")
+                .execute(&mut c)
+                .await
+                .unwrap();
+        }
+        let ops: Vec<WriteOp> = (0..600).map(|i| create(&format!("grow-{i}"), T0)).collect();
+        s.write_batch(&ops).await;
+        if b == Dialect::Sqlite {
+            assert_eq!(
+                s.analyze_grown_tables().await.unwrap(),
+                Vec::<String>::new()
+            );
+            continue;
+        }
+        // The server's table statistics arrive within a second or so of the commit.
+        let mut analyzed = vec![];
+        for _ in 0..50 {
+            analyzed = s.analyze_grown_tables().await.unwrap();
+            if analyzed.iter().any(|t| t == "alerts") {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        assert!(analyzed.iter().any(|t| t == "alerts"), "{analyzed:?}");
+        assert!(
+            !analyzed.iter().any(|t| t == "users"),
+            "a table that did not grow is left alone: {analyzed:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(1_500)).await;
+        let again = s.analyze_grown_tables().await.unwrap();
+        assert!(!again.iter().any(|t| t == "alerts"), "{again:?}");
+    }
+}
