@@ -462,9 +462,9 @@ async fn shutdown_signal() {
     }
 }
 
-/// PostgreSQL: every few seconds, statistics for the tables that doubled since they were last
-/// analyzed (`Store::analyze_grown_tables`), so that a new database under load gets sensible
-/// query plans in seconds rather than after autovacuum's first visit.
+/// PostgreSQL: every few seconds, first statistics for the tables that grew without any
+/// (`Store::analyze_grown_tables`), so that a new database under load gets sensible query plans
+/// in seconds rather than after autovacuum's first visit.
 async fn analyze_young_tables(
     store: Store,
     clock: Arc<dyn Clock>,
@@ -477,7 +477,9 @@ async fn analyze_young_tables(
             _ = stop.changed() => return,
         }
         match store.analyze_grown_tables().await {
-            Ok(t) if !t.is_empty() => tracing::debug!(tables = ?t, "analyzed grown tables"),
+            Ok(t) if !t.is_empty() => {
+                tracing::debug!(tables = ?t, "first statistics of grown tables")
+            }
             Ok(_) => {}
             Err(e) => tracing::debug!(error = %e, "analyzing grown tables failed"),
         }
