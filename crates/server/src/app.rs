@@ -171,14 +171,12 @@ impl App {
         };
 
         let metrics = Arc::new(Metrics::default());
-        // SQLite has one writer; PostgreSQL takes concurrent batches, but few: more, smaller
-        // transactions cost PostgreSQL more CPU, which the engine's rounds then wait for (at
-        // 1,000 alerts/s, accepted → first webhook p99 was about twice as long with 4 writers
-        // as with 1 or 2; docs/benchmarks.md, session 6).
-        let writers = match store.dialect() {
-            Dialect::Sqlite => 1,
-            Dialect::Postgres => 2,
-        };
+        // One group-commit writer on both backends. PostgreSQL could take concurrent batches,
+        // but more, smaller transactions cost it more CPU per alert, which the engine's rounds
+        // and the creates themselves then wait for: at 1,000 alerts/s, accepted → first webhook
+        // p99 was 16-22 ms with 1 writer, 25-28 ms with 2 and 72-87 ms with 4, and 1 writer
+        // also created the most alerts/s (docs/benchmarks.md, session 6).
+        let writers = 1;
         let listener = tokio::net::TcpListener::bind(&settings.listen)
             .await
             .with_context(|| format!("listening on {}", settings.listen))?;
