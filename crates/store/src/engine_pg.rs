@@ -174,6 +174,33 @@ fn deliveries_cte<'d>(
     DeliveriesCte { sql, claimable }
 }
 
+/// The start every finish statement shares: the parameters with `now` bound first, and the
+/// release of the claimed rows of `table` (the `rel` CTE).
+fn start<'a>(
+    now: i64,
+    table: &str,
+    rows: impl Iterator<Item = (&'a str, &'a str, i64, Option<i64>)>,
+) -> (Params, String, String) {
+    let mut p = Params::default();
+    let now_p = p.bind(now, "int8");
+    let rows: Vec<_> = rows.collect();
+    let rel = release_cte(&mut p, table, &rows);
+    (p, now_p, rel)
+}
+
+/// Runs a statement that ends in `SELECT id, state FROM dl` and returns what it wrote claimed.
+async fn run_handing_off(
+    pool: &PgPool,
+    sql: &str,
+    p: Params,
+    dl: &DeliveriesCte<'_>,
+    now: i64,
+    handoff: Option<Handoff<'_>>,
+) -> Result<Vec<ClaimedDelivery>> {
+    let returned: Vec<(String, String)> = sqlx::query_as_with(sql, p.args).fetch_all(pool).await?;
+    Ok(handed_off(returned, &dl.claimable, now, handoff))
+}
+
 /// Releases claimed rows of `table` (`alert_escalations` or `alert_pages`) with their new
 /// plan where still held by their token.
 fn release_cte(p: &mut Params, table: &str, rows: &[(&str, &str, i64, Option<i64>)]) -> String {
@@ -231,13 +258,12 @@ pub async fn finish_escalations(
     if done.is_empty() {
         return Ok(vec![]);
     }
-    let mut p = Params::default();
-    let now_p = p.bind(now, "int8");
-    let rows: Vec<_> = done
-        .iter()
-        .map(|d| (d.id.as_str(), d.token.as_str(), d.planned_to, d.due_at))
-        .collect();
-    let rel = release_cte(&mut p, "alert_escalations", &rows);
+    let (mut p, now_p, rel) = start(
+        now,
+        "alert_escalations",
+        done.iter()
+            .map(|d| (d.id.as_str(), d.token.as_str(), d.planned_to, d.due_at)),
+    );
 
     // Escalations started, each owned by the row that started it.
     let new: Vec<_> = done
@@ -373,8 +399,7 @@ pub async fn finish_escalations(
         "WITH {rel}, {esc}, {pg}, {}, {lg}, {rc} SELECT id, state FROM dl",
         dl.sql
     );
-    let returned: Vec<(String, String)> = sqlx::query_as_with(&sql, p.args).fetch_all(pool).await?;
-    Ok(handed_off(returned, &dl.claimable, now, handoff))
+    run_handing_off(pool, &sql, p, &dl, now, handoff).await
 }
 
 /// See `Store::finish_pages`: one statement.
@@ -387,13 +412,12 @@ pub async fn finish_pages(
     if done.is_empty() {
         return Ok(vec![]);
     }
-    let mut p = Params::default();
-    let now_p = p.bind(now, "int8");
-    let rows: Vec<_> = done
-        .iter()
-        .map(|d| (d.id.as_str(), d.token.as_str(), d.planned_to, d.due_at))
-        .collect();
-    let rel = release_cte(&mut p, "alert_pages", &rows);
+    let (mut p, now_p, rel) = start(
+        now,
+        "alert_pages",
+        done.iter()
+            .map(|d| (d.id.as_str(), d.token.as_str(), d.planned_to, d.due_at)),
+    );
     let ds: Vec<_> = done
         .iter()
         .flat_map(|d| d.deliveries.iter().map(move |x| (x, d.id.as_str())))
@@ -413,8 +437,7 @@ pub async fn finish_pages(
         "WITH {rel}, {}, {lg}, {rc} SELECT id, state FROM dl",
         dl.sql
     );
-    let returned: Vec<(String, String)> = sqlx::query_as_with(&sql, p.args).fetch_all(pool).await?;
-    Ok(handed_off(returned, &dl.claimable, now, handoff))
+    run_handing_off(pool, &sql, p, &dl, now, handoff).await
 }
 
 /// See `Store::finish_deliveries`: one statement.
